@@ -1,0 +1,63 @@
+"""The FastAPI application: routes, error handling, limits, and (embedded mode) the relay."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from provisio import __version__
+from provisio.api import errors
+from provisio.api.limits import BodyLimits
+from provisio.api.routes import events, health, organizations, recipes
+from provisio.service.relay import Relay
+from provisio.settings import Settings
+from provisio.store.migrate import migrate
+from provisio.store.unit_of_work import Store
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    background: bool = True,
+    run_migrations: bool = True,
+) -> FastAPI:
+    """`background` runs the relay in this process (embedded mode)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.open(settings.database_url)
+        if run_migrations:
+            await migrate(store.backend)
+        app.state.store = store
+        tasks = []
+        if background:
+            tasks.append(asyncio.create_task(Relay(store, settings.relay_poll_interval).run()))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await store.close()
+
+    app = FastAPI(
+        title="provisio",
+        version=__version__,
+        description="Device provisioning for digital-signage and IoT fleets, "
+        "with a signed domain-event stream.",
+        lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(
+        BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes
+    )
+    app.include_router(health.router)
+    for module in (organizations, recipes, events):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,48 @@
+"""`/v1/organization`: list and create organizations, issue organization tokens."""
+
+from fastapi import APIRouter, Response, status
+
+from provisio.api.deps import PrincipalDep, StoreDep
+from provisio.api.schemas import (
+    OrganizationCreate,
+    OrganizationOut,
+    SecurityTokenCreate,
+    SecurityTokenOut,
+)
+from provisio.service import tenancy
+
+router = APIRouter(prefix="/v1/organization", tags=["organizations"])
+
+
+@router.get("")
+async def list_organizations(store: StoreDep, principal: PrincipalDep) -> list[OrganizationOut]:
+    return [OrganizationOut.of(o) for o in await tenancy.list_organizations(store, principal)]
+
+
+@router.get("/{uid}")
+async def get_organization(uid: str, store: StoreDep, principal: PrincipalDep) -> OrganizationOut:
+    return OrganizationOut.of(await tenancy.get_organization(store, principal, uid))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_organization(
+    body: OrganizationCreate, response: Response, store: StoreDep, principal: PrincipalDep
+) -> OrganizationOut:
+    """Needs an account token."""
+    org = await tenancy.create_organization(store, principal, body.name)
+    response.headers["Location"] = f"{router.prefix}/{org.uid}"
+    return OrganizationOut.of(org)
+
+
+@router.post("/{uid}/security-token", status_code=status.HTTP_201_CREATED)
+async def create_security_token(
+    uid: str,
+    body: SecurityTokenCreate,
+    response: Response,
+    store: StoreDep,
+    principal: PrincipalDep,
+) -> SecurityTokenOut:
+    """Needs an account token. The secret is in this response only; store it now."""
+    token = await tenancy.create_organization_token(store, principal, uid, body.name)
+    response.headers["Location"] = f"{router.prefix}/{uid}/security-token/{token.id}"
+    return SecurityTokenOut(id=token.id, name=token.name, security_token=token.secret)

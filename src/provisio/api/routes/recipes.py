@@ -1,0 +1,120 @@
+"""`/v1/provisioning-recipe`: create, list, get, partial update, delete, retry, bulk."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from provisio.api.bulk_input import BULK_OPENAPI, bulk_rows
+from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
+from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
+from provisio.api.schemas import BulkFailure, BulkOut, RecipeCreate, RecipeOut, RecipeUpdate, Uid
+from provisio.domain.recipe import Recipe
+from provisio.domain.status import RecipeStatus
+from provisio.service import recipes as use_cases
+
+router = APIRouter(prefix="/v1/provisioning-recipe", tags=["provisioning recipes"])
+
+
+def _answer(response: Response, recipe: Recipe) -> RecipeOut:
+    response.headers["ETag"] = recipe.etag
+    return RecipeOut.of(recipe)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model_exclude_none=True,
+)
+async def create_recipe(
+    body: RecipeCreate,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> RecipeOut:
+    recipe = await use_cases.create_recipe(store, principal, body.sent(), settings.rules)
+    response.headers["Location"] = f"{router.prefix}/{recipe.uid}"
+    return _answer(response, recipe)
+
+
+@router.get("", response_model_exclude_none=True)
+async def list_recipes(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    principal: PrincipalDep,
+    status_: Annotated[RecipeStatus | None, Query(alias="status")] = None,
+    brand: Annotated[str | None, Query(max_length=255)] = None,
+    serial_number: Annotated[str | None, Query(alias="serialNumber", max_length=255)] = None,
+    mac_address: Annotated[str | None, Query(alias="macAddress", max_length=64)] = None,
+    organization_uid: Annotated[Uid | None, Query(alias="organizationUid")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = 0,
+) -> list[RecipeOut]:
+    query = use_cases.RecipeQuery(organization_uid, status_, brand, serial_number, mac_address)
+    page = await use_cases.list_recipes(store, principal, query, after, limit + 1)
+    if len(page) > limit:
+        page = page[:limit]
+        set_next_link(request, response, page[-1][0])
+    return [RecipeOut.of(recipe) for _, recipe in page]
+
+
+@router.get("/{uid}", response_model_exclude_none=True)
+async def get_recipe(
+    uid: str, response: Response, store: StoreDep, principal: PrincipalDep
+) -> RecipeOut:
+    return _answer(response, await use_cases.get_recipe(store, principal, uid))
+
+
+@router.put("/{uid}", response_model_exclude_none=True)
+async def update_recipe(
+    uid: str,
+    body: RecipeUpdate,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> RecipeOut:
+    recipe = await use_cases.update_recipe(
+        store, principal, uid, body.sent(), settings.rules, if_match
+    )
+    return _answer(response, recipe)
+
+
+@router.delete("/{uid}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_recipe(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
+    await use_cases.delete_recipe(store, principal, uid)
+
+
+@router.post("/{uid}/retry", response_model_exclude_none=True)
+async def retry_recipe(
+    uid: str, response: Response, store: StoreDep, principal: PrincipalDep
+) -> RecipeOut:
+    return _answer(response, await use_cases.retry_recipe(store, principal, uid))
+
+
+@router.post("/bulk", openapi_extra=BULK_OPENAPI)
+async def bulk_create(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    mode: Literal["atomic", "partial"] = "atomic",
+    organization_uid: Annotated[Uid | None, Query(alias="organizationUid")] = None,
+) -> BulkOut:
+    """JSON array or streamed CSV. `atomic`: any bad row → 422, nothing stored."""
+    result = await use_cases.bulk_create(
+        store,
+        principal,
+        bulk_rows(request, organization_uid),
+        settings.rules,
+        atomic=mode == "atomic",
+    )
+    return BulkOut(
+        created=result.created,
+        uids=result.uids,
+        failed=[
+            BulkFailure(row=p.row or 0, field=p.field, message=p.message) for p in result.failed
+        ],
+    )

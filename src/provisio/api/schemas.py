@@ -1,0 +1,164 @@
+"""Wire models of the REST API: strict requests (no coercion, no unknown fields) and responses."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
+
+from provisio.api.errors import PATTERN_MESSAGES
+from provisio.domain.events import Event
+from provisio.domain.recipe import MAX_TAGS, MAX_TEXT, Recipe
+from provisio.domain.status import RecipeStatus
+from provisio.store.tenancy import Organization
+
+UID_RE = r"^[0-9a-f]{32}$"
+MAC_RE = (
+    r"^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}"
+    r"|[0-9A-Fa-f]{4}(?:\.[0-9A-Fa-f]{4}){2}|[0-9A-Fa-f]{12})$"
+)
+NON_BLANK_RE = r"\S"
+PATTERN_MESSAGES.update(
+    {
+        UID_RE: "must be a uid of 32 lowercase hex characters",
+        MAC_RE: "must be a MAC address like aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, "
+        "aabb.ccdd.eeff or aabbccddeeff",
+        NON_BLANK_RE: "must not be blank",
+    }
+)
+
+Uid = Annotated[str, StringConstraints(pattern=UID_RE)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NON_BLANK_RE)]
+Mac = Annotated[str, StringConstraints(pattern=MAC_RE)]
+TagList = Annotated[list[Uid], Field(max_length=MAX_TAGS)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", alias_generator=to_camel)
+
+    def sent(self) -> dict[str, Any]:
+        """Only the fields the client sent, under their wire names."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RecipeFields(_Request):
+    """Fields a client may set; on PUT `null` clears an optional one."""
+
+    model: Text | None = None
+    serial_number: Text | None = None
+    mac_address: Mac | None = None
+    device_name: Text | None = None
+    tag_uids: TagList | None = None
+    policy_uid: Uid | None = None
+    location_uid: Uid | None = None
+    confirmed_ownership: bool | SkipJsonSchema[None] = None
+
+
+class RecipeCreate(RecipeFields):
+    brand: Text
+    organization_uid: Uid | SkipJsonSchema[None] = None
+
+
+class RecipeUpdate(RecipeFields):
+    brand: Text | SkipJsonSchema[None] = None
+
+
+class RegisterWarningOut(_Response):
+    warning_message: str
+
+
+class RecipeOut(_Response):
+    uid: str
+    organization_uid: str
+    status: RecipeStatus
+    brand: str
+    model: str | SkipJsonSchema[None] = None
+    serial_number: str | SkipJsonSchema[None] = None
+    mac_address: str | SkipJsonSchema[None] = None
+    device_name: str | SkipJsonSchema[None] = None
+    tag_uids: list[str]
+    policy_uid: str | SkipJsonSchema[None] = None
+    location_uid: str | SkipJsonSchema[None] = None
+    confirmed_ownership: bool
+    error_message: str | SkipJsonSchema[None] = None
+    unsuccessful_register_attempt_status: RegisterWarningOut | SkipJsonSchema[None] = None
+    device_uid: str | SkipJsonSchema[None] = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, recipe: Recipe) -> "RecipeOut":
+        spec = recipe.spec
+        warning = recipe.warning_message
+        return cls(
+            uid=recipe.uid,
+            organization_uid=recipe.organization_uid,
+            status=recipe.status,
+            brand=spec.brand,
+            model=spec.model,
+            serial_number=spec.serial_number,
+            mac_address=spec.mac_address,
+            device_name=spec.device_name,
+            tag_uids=list(spec.tag_uids),
+            policy_uid=spec.policy_uid,
+            location_uid=spec.location_uid,
+            confirmed_ownership=spec.confirmed_ownership,
+            error_message=recipe.error_message,
+            unsuccessful_register_attempt_status=(
+                RegisterWarningOut(warning_message=warning) if warning else None
+            ),
+            device_uid=recipe.device_uid,
+            created_at=recipe.created_at,
+            updated_at=recipe.updated_at,
+        )
+
+
+class BulkFailure(_Response):
+    row: int
+    field: str
+    message: str
+
+
+class BulkOut(_Response):
+    created: int
+    uids: list[str]
+    failed: list[BulkFailure]
+
+
+class OrganizationCreate(_Request):
+    name: Text
+
+
+class OrganizationOut(_Response):
+    uid: str
+    name: str
+    company_uid: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: Organization) -> "OrganizationOut":
+        return cls(
+            uid=org.uid, name=org.name, company_uid=org.company_uid, created_at=org.created_at
+        )
+
+
+class SecurityTokenCreate(_Request):
+    name: Text
+
+
+class SecurityTokenOut(_Response):
+    """`X-Auth` for this token is `<id>:<securityToken>`; the secret is shown only here."""
+
+    id: str
+    name: str
+    security_token: str
+
+
+class FeedItem(BaseModel):
+    position: int
+    event: Event

@@ -1,0 +1,175 @@
+"""`provisio`: serve, worker, migrate, admin and schema commands."""
+
+import asyncio
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from provisio.api.app import create_app
+from provisio.domain.events import PAYLOAD_MODELS, envelope_schema
+from provisio.service import tenancy
+from provisio.service.relay import Relay
+from provisio.settings import Settings
+from provisio.store.migrate import migrate as run_migrations
+from provisio.store.unit_of_work import Store
+
+app = typer.Typer(
+    help="provisio: device provisioning with a signed domain-event stream.",
+    no_args_is_help=True,
+)
+admin = typer.Typer(help="Administration without the API.", no_args_is_help=True)
+schema = typer.Typer(help="The events' JSON Schemas.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+app.add_typer(schema, name="schema")
+console = Console(soft_wrap=True)
+T = TypeVar("T")
+
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides PROVISIO_DATABASE_URL.")
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"database_url": database_url}) if database_url else settings
+
+
+def _run(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store, migrate it, do the work, close it."""
+
+    async def main() -> T:
+        store = Store.open(settings.database_url)
+        try:
+            await run_migrations(store.backend)
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    database_url: DatabaseUrl = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="On an empty database, create a demo tenant and token.")
+    ] = False,
+    no_background: Annotated[
+        bool, typer.Option("--no-background", help="API only: no relay (scale-out API nodes).")
+    ] = False,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Do not migrate the database on start.")
+    ] = False,
+) -> None:
+    """Run the HTTP API (and, in embedded mode, the relay)."""
+    settings = _settings(database_url)
+    if demo:
+        if settings.device_key is None:
+            settings = settings.model_copy(update={"device_key": secrets.token_urlsafe(24)})
+        _run(settings, lambda store: _demo(store, settings, host, port))
+    api = create_app(settings, background=not no_background, run_migrations=not no_migrate)
+    uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+async def _demo(store: Store, settings: Settings, host: str, port: int) -> None:
+    url = f"http://{host}:{port}"
+    async with store.reader() as uow:
+        empty = await uow.tenancy.is_empty()
+    if not empty:
+        console.print(
+            f"[bold]provisio[/] on {url} — database already set up; use the token printed at "
+            "its first start, or `provisio admin bootstrap` for a new one."
+        )
+        return
+    made = await tenancy.bootstrap(store, "Demo Company", "Demo Organization")
+    token = made.token.header
+    console.print(f"""
+[bold green]provisio demo[/] on {url}   (API docs: {url}/docs)
+  organization  {made.organization_uid}
+  token         {token}
+  device key    {settings.device_key}
+
+Try it:
+  curl -s -X POST {url}/v1/provisioning-recipe \\
+    -H 'X-Auth: {token}' -H 'Content-Type: application/json' \\
+    -d '{{"brand": "samsung", "serialNumber": "SN-0001", "deviceName": "Lobby screen"}}'
+  curl -s '{url}/v1/event-stream/events' -H 'X-Auth: {token}'
+""")
+
+
+@app.command()
+def worker(database_url: DatabaseUrl = None) -> None:
+    """Run the relay only (scale-out worker)."""
+    settings = _settings(database_url)
+    console.print("provisio worker: relay running (Ctrl-C to stop)")
+    try:
+        _run(settings, lambda store: Relay(store, settings.relay_poll_interval).run())
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Bring the database schema up to date."""
+    settings = _settings(database_url)
+
+    async def done(_: Store) -> None:
+        return None
+
+    _run(settings, done)
+    console.print("database is up to date")
+
+
+@admin.command()
+def bootstrap(
+    company: Annotated[str, typer.Option(help="Company name.")],
+    org: Annotated[str, typer.Option(help="First organization's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a company, an organization, an account and an organization token."""
+    made = _run(_settings(database_url), lambda store: tenancy.bootstrap(store, company, org))
+    result = {
+        "companyUid": made.company_uid,
+        "organizationUid": made.organization_uid,
+        "accountId": made.account_id,
+        "token": made.token.header,
+    }
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        console.print(f"{key:16} {value}")
+    console.print("The token's secret is shown only now.")
+
+
+@admin.command("account-token")
+def account_token(
+    account_id: Annotated[int, typer.Option("--account-id", help="The account (see bootstrap).")],
+    name: Annotated[str, typer.Option(help="A name for the token.")] = "account token",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue an account token: it acts on every organization of the account's company."""
+    token = _run(
+        _settings(database_url), lambda store: tenancy.issue_account_token(store, account_id, name)
+    )
+    typer.echo(token.header)
+
+
+@schema.command("export")
+def export_schemas(directory: Path) -> None:
+    """Write one JSON Schema file per event type into DIRECTORY."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for model in PAYLOAD_MODELS:
+        document = envelope_schema(model)
+        path = directory / f"{document['title']}.json"
+        path.write_text(json.dumps(document, indent=2) + "\n")
+        console.print(f"wrote {path}")

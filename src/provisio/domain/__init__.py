@@ -1,0 +1,1 @@
+"""The pure domain: recipes, identifiers, brand rules and event models. No I/O lives here."""

@@ -1,0 +1,44 @@
+"""Device identifiers: MAC canonicalisation and the case-insensitive matching keys."""
+
+import re
+
+from provisio.domain.errors import InvalidInput
+
+_HEX12 = re.compile(r"^[0-9a-f]{12}$")
+_MAC_FORMS = (
+    re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"),
+    re.compile(r"^[0-9a-f]{2}(-[0-9a-f]{2}){5}$"),
+    re.compile(r"^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$"),
+    _HEX12,
+)
+
+
+def canonical_mac(raw: str, field_name: str = "macAddress") -> str:
+    """`aa:bb:…`, `AA-BB-…`, `aabb.ccdd.eeff` or `aabbccddeeff` → `AA:BB:CC:DD:EE:FF`."""
+    text = raw.strip().lower()
+    if not any(form.match(text) for form in _MAC_FORMS):
+        raise InvalidInput.of(
+            field_name,
+            "must be a MAC address like aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, "
+            "aabb.ccdd.eeff or aabbccddeeff",
+        )
+    digits = re.sub(r"[^0-9a-f]", "", text).upper()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def clean_serial(raw: str, field_name: str = "serialNumber") -> str:
+    """Serial numbers are stored trimmed; an empty one is an error, not an absence."""
+    serial = raw.strip()
+    if not serial:
+        raise InvalidInput.of(field_name, "must not be empty")
+    return serial
+
+
+def serial_key(serial: str) -> str:
+    """The matching key of a serial number: trimmed and case-insensitive."""
+    return serial.strip().casefold()
+
+
+def brand_key(brand: str) -> str:
+    """The matching key of a brand: case-insensitive."""
+    return brand.strip().casefold()

@@ -1,0 +1,10 @@
+"""Recipe statuses."""
+
+from enum import StrEnum
+
+
+class RecipeStatus(StrEnum):
+    PENDING = "Pending"
+    APPLIED = "Applied"
+    FAILED = "Failed"
+    INVALID = "Invalid"

@@ -1,0 +1,48 @@
+"""The relay: gives committed outbox events their feed positions, in commit order."""
+
+import asyncio
+
+import structlog
+
+from provisio.store.events import EventLog
+from provisio.store.unit_of_work import Store
+
+log = structlog.get_logger(__name__)
+
+BATCH = 1000
+
+
+class Relay:
+    """Wakes on every local commit (and polls for other processes' commits)."""
+
+    def __init__(self, store: Store, poll_interval: float) -> None:
+        self._store = store
+        self._poll_interval = poll_interval
+
+    async def run_once(self) -> int:
+        """Position one batch; returns how many events were positioned."""
+        async with self._store.backend.write() as conn:
+            if not await self._store.backend.lock_relay(conn):
+                return 0
+            count = await EventLog(conn).assign_positions(BATCH)
+        if count:
+            self._store.positions_assigned.notify()
+        return count
+
+    async def drain(self) -> int:
+        """Position everything committed so far."""
+        total = 0
+        while count := await self.run_once():
+            total += count
+        return total
+
+    async def run(self) -> None:
+        while True:
+            ticket = self._store.events_committed.ticket()
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not kill the relay; retry shortly
+                log.exception("relay.failed")
+            await self._store.events_committed.wait(ticket, self._poll_interval)

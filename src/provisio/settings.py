@@ -1,0 +1,29 @@
+"""All configuration in one place, read from PROVISIO_* environment variables."""
+
+from functools import cached_property
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from provisio.domain.brands import BrandRules, Requirement
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROVISIO_", extra="ignore")
+
+    database_url: str = "sqlite:///./provisio.db"
+    nats_url: str | None = None
+    device_key: str | None = None
+    webhook_allow_http: bool = False
+    webhook_allowed_networks: str = ""
+    retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    delivery_timeout: float = 15.0
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_bulk_bytes: int = Field(default=256 * 1_048_576, gt=0)
+    brand_rules: dict[str, Requirement] = Field(default_factory=dict)
+    relay_poll_interval: float = Field(default=0.5, gt=0)
+    feed_max_wait: float = Field(default=60.0, gt=0)
+
+    @cached_property
+    def rules(self) -> BrandRules:
+        return BrandRules(self.brand_rules)

@@ -1,0 +1,1 @@
+"""Persistence: one SQLAlchemy Core store over SQLite (embedded) or PostgreSQL (scale-out)."""

@@ -1,0 +1,50 @@
+"""The small interface each storage engine implements, and the choice of engine by URL."""
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+
+class Backend(Protocol):
+    """What differs between SQLite and PostgreSQL; everything else is shared SQLAlchemy Core."""
+
+    engine: AsyncEngine
+    name: str
+
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction: committed on exit, rolled back on error."""
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read-only transaction over one consistent snapshot."""
+
+    async def lock_relay(self, conn: AsyncConnection) -> bool:
+        """Take the relay's exclusive right inside `conn`'s transaction; False if another has it."""
+
+    async def dispose(self) -> None: ...
+
+
+def async_url(url: str) -> str:
+    """Map plain `sqlite://` and `postgresql://` URLs to the async drivers."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def open_backend(url: str) -> Backend:
+    """The backend for a database URL (plain or async-driver form)."""
+    full = async_url(url)
+    if full.startswith("sqlite+aiosqlite://"):
+        from provisio.store.sqlite import SqliteBackend
+
+        return SqliteBackend(full)
+    if full.startswith("postgresql+asyncpg://"):
+        from provisio.store.postgres import PostgresBackend
+
+        return PostgresBackend(full)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:// or postgresql://")

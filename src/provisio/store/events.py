@@ -1,0 +1,78 @@
+"""The outbox and the feed: events are appended with state, positioned later by the relay."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from provisio.domain.events import Event
+from provisio.store.tables import events
+
+
+class EventLog:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def append(
+        self, organization_uid: str, subject_uid: str, batch: Sequence[Event], now: datetime
+    ) -> None:
+        """Write events in the caller's transaction, in the order they were caused."""
+        if not batch:
+            return
+        await self._conn.execute(
+            insert(events),
+            [
+                {
+                    "event_id": event.id,
+                    "organization_uid": organization_uid,
+                    "type": event.type,
+                    "subject_uid": subject_uid,
+                    "body": event.to_json(),
+                    "created_at": now,
+                }
+                for event in batch
+            ],
+        )
+
+    async def assign_positions(self, limit: int) -> int:
+        """Give the oldest committed, unpositioned events the next feed positions.
+
+        Only one relay does this at a time (the backend's relay lock), so positions become
+        visible in increasing order and a reader paging with `after` never skips one.
+        """
+        pending = (
+            (
+                await self._conn.execute(
+                    select(events.c.id)
+                    .where(events.c.position.is_(None))
+                    .order_by(events.c.id)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not pending:
+            return 0
+        top = (await self._conn.execute(select(func.max(events.c.position)))).scalar_one()
+        start = (top or 0) + 1
+        await self._conn.execute(
+            update(events)
+            .where(events.c.id == bindparam("row_id"))
+            .values(position=bindparam("row_position")),
+            [{"row_id": row_id, "row_position": start + n} for n, row_id in enumerate(pending)],
+        )
+        return len(pending)
+
+    async def read(
+        self, organization_uids: Sequence[str], after: int, limit: int, types: Sequence[str]
+    ) -> list[tuple[int, bytes]]:
+        """A page of the feed: (position, envelope bytes) in position order."""
+        query = select(events.c.position, events.c.body).where(
+            events.c.organization_uid.in_(organization_uids), events.c.position > after
+        )
+        if types:
+            query = query.where(events.c.type.in_(types))
+        rows = await self._conn.execute(query.order_by(events.c.position).limit(limit))
+        return [(int(row.position), bytes(row.body)) for row in rows]

@@ -1,0 +1,38 @@
+"""PostgreSQL backend: asyncpg, READ COMMITTED, row locks and a transaction-scoped advisory lock."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._reader = self.engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._reader.begin() as conn:
+            yield conn
+
+    async def lock_relay(self, conn: AsyncConnection) -> bool:
+        result = await conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
+        )
+        return bool(result.scalar_one())
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,171 @@
+"""Recipe persistence: rows ↔ the Recipe aggregate, filtered lists, uniqueness clashes."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from provisio.domain.errors import Conflict, FieldProblem, NotFound
+from provisio.domain.recipe import Recipe, RecipeSpec
+from provisio.domain.status import RecipeStatus
+from provisio.store.tables import recipes
+
+_NOT_FOUND = "provisioning recipe not found"
+
+
+@dataclass(frozen=True)
+class RecipeFilter:
+    """List filters, already in matching-key form."""
+
+    status: RecipeStatus | None = None
+    brand_key: str | None = None
+    serial_key: str | None = None
+    mac_address: str | None = None
+
+
+def _to_row(recipe: Recipe) -> dict[str, Any]:
+    spec = recipe.spec
+    return {
+        "uid": recipe.uid,
+        "organization_uid": recipe.organization_uid,
+        "status": recipe.status.value,
+        "brand": spec.brand,
+        "brand_key": recipe.brand_key,
+        "model": spec.model,
+        "serial_number": spec.serial_number,
+        "serial_key": recipe.serial_key,
+        "mac_address": spec.mac_address,
+        "device_name": spec.device_name,
+        "tag_uids": ",".join(spec.tag_uids),
+        "policy_uid": spec.policy_uid,
+        "location_uid": spec.location_uid,
+        "confirmed_ownership": spec.confirmed_ownership,
+        "error_message": recipe.error_message,
+        "warning_message": recipe.warning_message,
+        "device_uid": recipe.device_uid,
+        "last_device_uid": recipe.last_device_uid,
+        "version": recipe.version,
+        "created_at": recipe.created_at,
+        "updated_at": recipe.updated_at,
+    }
+
+
+def _from_row(row: Row[Any]) -> Recipe:
+    spec = RecipeSpec(
+        brand=row.brand,
+        model=row.model,
+        serial_number=row.serial_number,
+        mac_address=row.mac_address,
+        device_name=row.device_name,
+        tag_uids=tuple(row.tag_uids.split(",")) if row.tag_uids else (),
+        policy_uid=row.policy_uid,
+        location_uid=row.location_uid,
+        confirmed_ownership=bool(row.confirmed_ownership),
+    )
+    return Recipe(
+        uid=row.uid,
+        organization_uid=row.organization_uid,
+        spec=spec,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status=RecipeStatus(row.status),
+        error_message=row.error_message,
+        warning_message=row.warning_message,
+        device_uid=row.device_uid,
+        last_device_uid=row.last_device_uid,
+        version=row.version,
+    )
+
+
+class RecipeRepository:
+    """Loads and stores recipes inside one transaction; remembers those it touched."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.seen: list[Recipe] = []
+
+    async def get(
+        self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
+    ) -> Recipe:
+        query = select(recipes).where(
+            recipes.c.uid == uid, recipes.c.organization_uid.in_(organization_uids)
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            raise NotFound(_NOT_FOUND)
+        recipe = _from_row(row)
+        self.seen.append(recipe)
+        return recipe
+
+    async def list(
+        self,
+        organization_uids: Sequence[str],
+        where: RecipeFilter,
+        after: int,
+        limit: int,
+    ) -> list[tuple[int, Recipe]]:
+        """One page in creation order, keyed by the internal row id (the `after` cursor)."""
+        query = select(recipes).where(
+            recipes.c.organization_uid.in_(organization_uids), recipes.c.id > after
+        )
+        for column, value in (
+            (recipes.c.status, where.status.value if where.status else None),
+            (recipes.c.brand_key, where.brand_key),
+            (recipes.c.serial_key, where.serial_key),
+            (recipes.c.mac_address, where.mac_address),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        rows = await self._conn.execute(query.order_by(recipes.c.id).limit(limit))
+        return [(row.id, _from_row(row)) for row in rows]
+
+    async def add(self, recipe: Recipe) -> None:
+        await self._check_unique(recipe)
+        await self._write(insert(recipes).values(_to_row(recipe)))
+        self.seen.append(recipe)
+
+    async def save(self, recipe: Recipe) -> None:
+        await self._check_unique(recipe)
+        await self._write(
+            update(recipes).where(recipes.c.uid == recipe.uid).values(_to_row(recipe))
+        )
+
+    async def remove(self, recipe: Recipe) -> None:
+        await self._conn.execute(delete(recipes).where(recipes.c.uid == recipe.uid))
+
+    async def _write(self, statement: Any) -> None:
+        try:
+            async with self._conn.begin_nested():  # keeps the transaction usable after a clash
+                await self._conn.execute(statement)
+        except IntegrityError as error:  # a concurrent writer won the race the check lost
+            raise Conflict("a live recipe already claims these identifiers") from error
+
+    async def _check_unique(self, recipe: Recipe) -> None:
+        """409 naming the field when another live recipe claims the same brand+serial or MAC."""
+        if recipe.status is RecipeStatus.APPLIED:
+            return
+        claims = []
+        if recipe.serial_key is not None:
+            claims.append(recipes.c.serial_key == recipe.serial_key)
+        if recipe.spec.mac_address is not None:
+            claims.append(recipes.c.mac_address == recipe.spec.mac_address)
+        if not claims:
+            return
+        query = select(recipes.c.uid, recipes.c.serial_key, recipes.c.mac_address).where(
+            recipes.c.organization_uid == recipe.organization_uid,
+            recipes.c.brand_key == recipe.brand_key,
+            recipes.c.status != RecipeStatus.APPLIED.value,
+            recipes.c.uid != recipe.uid,
+            or_(*claims),
+        )
+        clash = (await self._conn.execute(query.limit(1))).first()
+        if clash is None:
+            return
+        field = "serialNumber" if clash.serial_key == recipe.serial_key else "macAddress"
+        message = f"live recipe {clash.uid} already claims this brand and {field}"
+        raise Conflict(message, [FieldProblem(field, message)])

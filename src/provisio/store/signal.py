@@ -1,0 +1,24 @@
+"""A broadcast wake-up: tasks wait for "something was committed" without polling."""
+
+import asyncio
+import contextlib
+
+
+class Signal:
+    """Take a `ticket()` before checking for work, then `wait(ticket)`: no wake-up is lost."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ticket(self) -> asyncio.Event:
+        return self._event
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    @staticmethod
+    async def wait(ticket: asyncio.Event, seconds: float) -> None:
+        """Return when notified after the ticket was taken, or after `seconds`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ticket.wait(), seconds)

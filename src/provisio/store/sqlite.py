@@ -1,0 +1,61 @@
+"""SQLite backend: WAL, busy_timeout, `BEGIN IMMEDIATE` for writes, one writer at a time."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+_READ_ONLY = "provisio_read_only"
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's begin() decide how transactions start (see _on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "busy_timeout=30000",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    # Writers take the write lock up front so two writers never deadlock on lock upgrade.
+    read_only = conn.get_execution_options().get(_READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class SqliteBackend:
+    name = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_async_engine(url)
+        event.listen(self.engine.sync_engine, "connect", _on_connect)
+        event.listen(self.engine.sync_engine, "begin", _on_begin)
+        self._reader = self.engine.execution_options(**{_READ_ONLY: True})
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        # One writer per process queues here instead of spinning in SQLite's busy handler.
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._reader.begin() as conn:
+            yield conn
+
+    async def lock_relay(self, conn: AsyncConnection) -> bool:
+        # BEGIN IMMEDIATE already made this transaction the only writer.
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,164 @@
+"""The relational schema, shared by both engines (Alembic migrations create it)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+"""An auto-incrementing key: SQLite only auto-increments INTEGER PRIMARY KEY."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both engines (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _uid(name: str, *args: Any, **kwargs: Any) -> Column[str]:
+    return Column(name, String(32), *args, **kwargs)
+
+
+def _created() -> Column[datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False)
+
+
+companies = Table(
+    "companies",
+    metadata,
+    _uid("uid", primary_key=True),
+    Column("name", String(255), nullable=False),
+    _created(),
+)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    _uid("uid", primary_key=True),
+    _uid("company_uid", ForeignKey("companies.uid"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    _created(),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("company_uid", ForeignKey("companies.uid"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    _created(),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    _uid("id", primary_key=True),
+    Column("account_id", Serial, ForeignKey("accounts.id"), nullable=False, index=True),
+    _uid("organization_uid", ForeignKey("organizations.uid"), nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    _created(),
+)
+
+_LIVE = "status <> 'Applied'"
+
+recipes = Table(
+    "recipes",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("uid", nullable=False, unique=True),
+    _uid("organization_uid", ForeignKey("organizations.uid"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("brand", String(255), nullable=False),
+    Column("brand_key", String(255), nullable=False),
+    Column("model", String(255)),
+    Column("serial_number", String(255)),
+    Column("serial_key", String(255)),
+    Column("mac_address", String(17)),
+    Column("device_name", String(255)),
+    Column("tag_uids", Text, nullable=False, server_default=""),
+    _uid("policy_uid"),
+    _uid("location_uid"),
+    Column("confirmed_ownership", Boolean, nullable=False),
+    Column("error_message", Text),
+    Column("warning_message", Text),
+    _uid("device_uid"),
+    _uid("last_device_uid"),
+    Column("version", Integer, nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_recipes_organization_uid_id", "organization_uid", "id"),
+    Index(
+        "uq_recipes_live_serial",
+        "organization_uid",
+        "brand_key",
+        "serial_key",
+        unique=True,
+        sqlite_where=text(f"{_LIVE} AND serial_key IS NOT NULL"),
+        postgresql_where=text(f"{_LIVE} AND serial_key IS NOT NULL"),
+    ),
+    Index(
+        "uq_recipes_live_mac",
+        "organization_uid",
+        "brand_key",
+        "mac_address",
+        unique=True,
+        sqlite_where=text(f"{_LIVE} AND mac_address IS NOT NULL"),
+        postgresql_where=text(f"{_LIVE} AND mac_address IS NOT NULL"),
+    ),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    _uid("organization_uid", nullable=False),
+    Column("type", String(100), nullable=False),
+    _uid("subject_uid", nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("position", BigInteger, unique=True),
+    _created(),
+    Index("ix_events_organization_uid_position", "organization_uid", "position"),
+    Index(
+        "ix_events_unpositioned",
+        "id",
+        sqlite_where=text("position IS NULL"),
+        postgresql_where=text("position IS NULL"),
+    ),
+)

@@ -1,0 +1,111 @@
+"""Companies, organizations, accounts and API tokens."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from provisio.domain.errors import NotFound
+from provisio.store.tables import accounts, companies, organizations, tokens
+
+
+@dataclass(frozen=True)
+class Organization:
+    uid: str
+    name: str
+    company_uid: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    id: str
+    name: str
+    account_id: int
+    company_uid: str
+    organization_uid: str | None
+    secret_hash: str
+
+
+class TenancyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_company(self, uid: str, name: str, now: datetime) -> None:
+        await self._conn.execute(insert(companies).values(uid=uid, name=name, created_at=now))
+
+    async def add_organization(self, org: Organization) -> None:
+        await self._conn.execute(
+            insert(organizations).values(
+                uid=org.uid, name=org.name, company_uid=org.company_uid, created_at=org.created_at
+            )
+        )
+
+    async def add_account(self, company_uid: str, name: str, now: datetime) -> int:
+        result = await self._conn.execute(
+            insert(accounts)
+            .values(company_uid=company_uid, name=name, created_at=now)
+            .returning(accounts.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def add_token(
+        self,
+        token_id: str,
+        name: str,
+        account_id: int,
+        organization_uid: str | None,
+        secret_hash: str,
+        now: datetime,
+    ) -> None:
+        await self._conn.execute(
+            insert(tokens).values(
+                id=token_id,
+                name=name,
+                account_id=account_id,
+                organization_uid=organization_uid,
+                secret_hash=secret_hash,
+                created_at=now,
+            )
+        )
+
+    async def find_token(self, token_id: str) -> StoredToken | None:
+        query = (
+            select(tokens, accounts.c.company_uid)
+            .join(accounts, accounts.c.id == tokens.c.account_id)
+            .where(tokens.c.id == token_id)
+        )
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return None
+        return StoredToken(
+            id=row.id,
+            name=row.name,
+            account_id=row.account_id,
+            company_uid=row.company_uid,
+            organization_uid=row.organization_uid,
+            secret_hash=row.secret_hash,
+        )
+
+    async def organizations_of(self, company_uid: str) -> list[Organization]:
+        query = (
+            select(organizations)
+            .where(organizations.c.company_uid == company_uid)
+            .order_by(organizations.c.created_at, organizations.c.uid)
+        )
+        return [
+            Organization(row.uid, row.name, row.company_uid, row.created_at)
+            for row in await self._conn.execute(query)
+        ]
+
+    async def organization(self, uid: str) -> Organization:
+        row = (
+            await self._conn.execute(select(organizations).where(organizations.c.uid == uid))
+        ).first()
+        if row is None:
+            raise NotFound("organization not found")
+        return Organization(row.uid, row.name, row.company_uid, row.created_at)
+
+    async def is_empty(self) -> bool:
+        return (await self._conn.execute(select(companies.c.uid).limit(1))).first() is None

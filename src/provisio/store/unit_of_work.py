@@ -1,0 +1,65 @@
+"""The unit of work: one transaction that commits a change together with the events it caused."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from provisio.store.backend import Backend, open_backend
+from provisio.store.events import EventLog
+from provisio.store.recipes import RecipeRepository
+from provisio.store.signal import Signal
+from provisio.store.tenancy import TenancyRepository
+
+
+class UnitOfWork:
+    """Repositories bound to one transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.recipes = RecipeRepository(conn)
+        self.tenancy = TenancyRepository(conn)
+        self.events = EventLog(conn)
+        self.wrote_events = False
+
+    async def collect_events(self) -> None:
+        """Move the events recorded by the aggregates touched so far into the outbox."""
+        now = datetime.now(UTC)
+        for recipe in self.recipes.seen:
+            if recipe.events:
+                await self.events.append(recipe.organization_uid, recipe.uid, recipe.events, now)
+                recipe.events.clear()
+                self.wrote_events = True
+        self.recipes.seen.clear()
+
+
+class Store:
+    """The database, its backend, and the in-process signals raised after commits."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.events_committed = Signal()
+        self.positions_assigned = Signal()
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        return cls(open_backend(url))
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """Commits state and outbox events together on a clean exit, nothing on an error."""
+        async with self.backend.write() as conn:
+            uow = UnitOfWork(conn)
+            yield uow
+            await uow.collect_events()
+        if uow.wrote_events:
+            self.events_committed.notify()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[UnitOfWork]:
+        async with self.backend.read() as conn:
+            yield UnitOfWork(conn)
+
+    async def close(self) -> None:
+        await self.backend.dispose()
