@@ -73,7 +73,8 @@ PATTERN_MESSAGES: dict[str, str] = {}
 
 def _message(error: Any) -> str:
     if error["type"] == "string_pattern_mismatch":
-        return PATTERN_MESSAGES.get(error.get("ctx", {}).get("pattern", ""), error["msg"])
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        return PATTERN_MESSAGES.get(pattern, str(error["msg"]))
     return str(error["msg"])
 
 

@@ -9,6 +9,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from provisio.api.errors import PATTERN_MESSAGES
 from provisio.domain.events import Event
+from provisio.domain.identifiers import MAC_HINT
 from provisio.domain.recipe import MAX_TAGS, MAX_TEXT, Recipe
 from provisio.domain.status import RecipeStatus
 from provisio.store.tenancy import Organization
@@ -22,8 +23,7 @@ NON_BLANK_RE = r"\S"
 PATTERN_MESSAGES.update(
     {
         UID_RE: "must be a uid of 32 lowercase hex characters",
-        MAC_RE: "must be a MAC address like aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, "
-        "aabb.ccdd.eeff or aabbccddeeff",
+        MAC_RE: MAC_HINT,
         NON_BLANK_RE: "must not be blank",
     }
 )
