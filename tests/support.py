@@ -1,0 +1,60 @@
+"""Test helpers shared across the suite: event-schema checks and database housekeeping."""
+
+import asyncio
+import json
+import sqlite3
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from jsonschema import Draft202012Validator
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT / "schemas" / "events"
+SEED = ROOT / "tests" / "fixtures" / "DeviceProvisioningRecipeUpdated.json"
+
+
+@cache
+def _validators() -> dict[str, Draft202012Validator]:
+    validators = {}
+    for path in SCHEMAS.glob("*.json"):
+        schema = json.loads(path.read_text())
+        validators[schema["title"]] = Draft202012Validator(schema)
+    return validators
+
+
+def assert_valid_event(envelope: Any) -> None:
+    """The envelope validates against the committed schema of its type."""
+    if isinstance(envelope, bytes | str):
+        envelope = json.loads(envelope)
+    validator = _validators().get(envelope.get("type"))
+    assert validator is not None, f"no committed schema for event type {envelope.get('type')!r}"
+    errors = [e.message for e in validator.iter_errors(envelope)]
+    assert not errors, f"{envelope['type']} breaks its schema: {errors}"
+
+
+def plain_postgres_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _pg_fetch(url: str, sql: str) -> list[Any]:
+    conn = await asyncpg.connect(plain_postgres_url(url))
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+def pg_execute(url: str, sql: str) -> list[Any]:
+    return asyncio.run(_pg_fetch(url, sql))
+
+
+def stored_event_bodies(url: str) -> list[bytes]:
+    """Every event in the database, whatever its state (positioned or not)."""
+    sql = "SELECT body FROM events ORDER BY id"
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1]
+        with sqlite3.connect(path) as conn:
+            return [bytes(row[0]) for row in conn.execute(sql)]
+    return [bytes(row["body"]) for row in pg_execute(url, sql)]
