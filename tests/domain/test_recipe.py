@@ -22,8 +22,7 @@ ACTOR = Actor(
 
 def _recipe(**fields: object) -> Recipe:
     body = {"brand": "samsung", "serialNumber": "SN-1", **fields}
-    recipe = Recipe.create(new_uid(), ORG, build_spec(body, RULES), NOW, ACTOR)
-    return recipe
+    return Recipe.create(new_uid(), ORG, build_spec(body, RULES), NOW, ACTOR)
 
 
 def _payloads(recipe: Recipe) -> list[dict[str, object]]:
@@ -96,7 +95,8 @@ def test_retry_moves_failed_to_pending_and_names_the_device() -> None:
     )
     recipe.retry(NOW, ACTOR)
     updated, status = _payloads(recipe)
-    assert updated["status"] == "Pending" and "errorMessage" not in updated
+    assert updated["status"] == "Pending"
+    assert "errorMessage" not in updated
     assert status == {
         "owner": ACTOR.owner.model_dump(by_alias=True),
         "uid": recipe.uid,

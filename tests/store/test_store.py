@@ -107,13 +107,16 @@ async def test_the_same_device_in_another_organization_is_allowed(store: Store) 
 async def test_a_failed_unit_of_work_stores_neither_state_nor_events(store: Store) -> None:
     principal = await _principal(store)
     org = principal.organization_uid or ""
-    with pytest.raises(RuntimeError):
+
+    async def add_then_fail() -> None:
         async with store.unit_of_work() as uow:
             spec = build_spec({"brand": "lg", "serialNumber": "1"}, RULES)
-            await uow.recipes.add(
-                Recipe.create(new_uid(), org, spec, datetime.now(UTC), principal.actor(org))
-            )
+            recipe = Recipe.create(new_uid(), org, spec, datetime.now(UTC), principal.actor(org))
+            await uow.recipes.add(recipe)
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await add_then_fail()
     await Relay(store, 1).drain()
     async with store.reader() as uow:
         assert await uow.recipes.list([org], RecipeFilter(), 0, 10) == []
@@ -155,7 +158,8 @@ async def test_the_relay_positions_events_in_commit_order(store: Store) -> None:
         typed = await uow.events.read([org], 0, 10, ["Device.ProvisioningRecipeDeleted"])
         other = await uow.events.read([new_uid()], 0, 10, [])
     positions = [position for position, _ in page]
-    assert positions == sorted(positions) and len(set(positions)) == 3
+    assert positions == sorted(positions)
+    assert len(set(positions)) == 3
     assert [
         recipe.uid.encode() in body for (_, body), recipe in zip(page, recipes, strict=True)
     ] == [True] * 3
