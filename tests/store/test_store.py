@@ -84,7 +84,7 @@ async def test_two_live_recipes_may_not_claim_one_device(
     assert caught.value.details[0].field == field
     async with store.reader() as uow:
         assert (
-            len(await uow.recipes.list([principal.organization_uid or ""], RecipeFilter(), 0, 10))
+            len(await uow.recipes.find([principal.organization_uid or ""], RecipeFilter(), 0, 10))
             == 1
         )
 
@@ -119,7 +119,7 @@ async def test_a_failed_unit_of_work_stores_neither_state_nor_events(store: Stor
         await add_then_fail()
     await Relay(store, 1).drain()
     async with store.reader() as uow:
-        assert await uow.recipes.list([org], RecipeFilter(), 0, 10) == []
+        assert await uow.recipes.find([org], RecipeFilter(), 0, 10) == []
         assert await uow.events.read([org], 0, 10, []) == []
 
 
@@ -129,12 +129,12 @@ async def test_list_filters_and_pages_in_creation_order(store: Store) -> None:
     made = [await _add(store, principal, model=f"m{n}") for n in range(5)]
     lg = await _add(store, principal, brand="LG", serialNumber="Ser-9", macAddress="001122334455")
     async with store.reader() as uow:
-        first = await uow.recipes.list([org], RecipeFilter(), 0, 3)
-        rest = await uow.recipes.list([org], RecipeFilter(), first[-1][0], 10)
-        by_brand = await uow.recipes.list([org], RecipeFilter(brand_key="lg"), 0, 10)
-        by_serial = await uow.recipes.list([org], RecipeFilter(serial_key="ser-9"), 0, 10)
-        by_mac = await uow.recipes.list([org], RecipeFilter(mac_address="00:11:22:33:44:55"), 0, 10)
-        failed = await uow.recipes.list([org], RecipeFilter(status=RecipeStatus.FAILED), 0, 10)
+        first = await uow.recipes.find([org], RecipeFilter(), 0, 3)
+        rest = await uow.recipes.find([org], RecipeFilter(), first[-1][0], 10)
+        by_brand = await uow.recipes.find([org], RecipeFilter(brand_key="lg"), 0, 10)
+        by_serial = await uow.recipes.find([org], RecipeFilter(serial_key="ser-9"), 0, 10)
+        by_mac = await uow.recipes.find([org], RecipeFilter(mac_address="00:11:22:33:44:55"), 0, 10)
+        failed = await uow.recipes.find([org], RecipeFilter(status=RecipeStatus.FAILED), 0, 10)
     assert [r.uid for _, r in first + rest] == [r.uid for r in [*made, lg]]
     assert (
         [r.uid for _, r in by_brand]

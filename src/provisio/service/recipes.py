@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provisio.domain.brands import BrandRules
-from provisio.domain.errors import Conflict, FieldProblem, InvalidInput, PreconditionFailed
+from provisio.domain.errors import DomainError, FieldProblem, InvalidInput, PreconditionFailed
 from provisio.domain.identifiers import brand_key, canonical_mac, serial_key
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec, clean_changes
@@ -15,8 +15,8 @@ from provisio.service.tenancy import Principal, scope, target_organization
 from provisio.store.recipes import RecipeFilter
 from provisio.store.unit_of_work import Store, UnitOfWork
 
-BULK_FLUSH_ROWS = 500
-"""Bulk imports move events to the outbox every this many rows, keeping memory flat."""
+BULK_BATCH_ROWS = 500
+"""Bulk imports store recipes and their events this many rows at a time."""
 
 
 @dataclass(frozen=True)
@@ -54,27 +54,26 @@ class BulkResult:
     failed: list[FieldProblem] = field(default_factory=list)
 
 
-async def _create(
+async def _draft(
     uow: UnitOfWork, principal: Principal, body: Mapping[str, Any], rules: BrandRules
 ) -> Recipe:
+    """A new, checked recipe (not yet stored) with its Created event recorded."""
     fields_ = dict(body)
     organization_uid = await target_organization(
         uow, principal, fields_.pop("organizationUid", None)
     )
     spec = build_spec(fields_, rules)
     now = datetime.now(UTC)
-    recipe = Recipe.create(
-        new_uid(), organization_uid, spec, now, principal.actor(organization_uid)
-    )
-    await uow.recipes.add(recipe)
-    return recipe
+    return Recipe.create(new_uid(), organization_uid, spec, now, principal.actor(organization_uid))
 
 
 async def create_recipe(
     store: Store, principal: Principal, body: Mapping[str, Any], rules: BrandRules
 ) -> Recipe:
     async with store.unit_of_work() as uow:
-        return await _create(uow, principal, body, rules)
+        recipe = await _draft(uow, principal, body, rules)
+        await uow.recipes.add(recipe)
+        return recipe
 
 
 async def get_recipe(store: Store, principal: Principal, uid: str) -> Recipe:
@@ -88,7 +87,7 @@ async def list_recipes(
     where = query.to_filter()
     async with store.reader() as uow:
         organizations = await scope(uow, principal, query.organization_uid)
-        return await uow.recipes.list(organizations, where, after, limit)
+        return await uow.recipes.find(organizations, where, after, limit)
 
 
 async def update_recipe(
@@ -134,28 +133,44 @@ async def bulk_create(
     *,
     atomic: bool,
 ) -> BulkResult:
-    """Create every good row in one transaction; in atomic mode any bad row stores nothing."""
+    """Create every good row in one transaction; in atomic mode any bad row stores nothing.
+
+    Rows are checked one by one as they stream in and stored in batches, so memory stays flat
+    whatever the size of the upload.
+    """
     result = BulkResult()
     async with store.unit_of_work() as uow:
+        batch: list[tuple[int, Recipe]] = []
         async for item in rows:
-            if item.problems:
-                result.failed.extend(item.problems)
-                continue
             try:
-                recipe = await _create(uow, principal, item.fields, rules)
-            except (InvalidInput, Conflict) as error:
-                details = error.details or [FieldProblem("", error.message)]
-                result.failed.extend(
-                    FieldProblem(p.field, p.message, row=item.row) for p in details
-                )
-                continue
-            result.uids.append(recipe.uid)
-            if len(uow.recipes.seen) >= BULK_FLUSH_ROWS:
-                await uow.collect_events()
+                if item.problems:
+                    raise InvalidInput("unreadable row", list(item.problems))
+                batch.append((item.row, await _draft(uow, principal, item.fields, rules)))
+            except InvalidInput as error:
+                result.failed.extend(_on_row(item.row, error))
+            if len(batch) >= BULK_BATCH_ROWS:
+                await _store_batch(uow, batch, result)
+        await _store_batch(uow, batch, result)
+        result.failed.sort(key=lambda problem: problem.row or 0)
         if atomic and result.failed:
-            raise InvalidInput(
-                f"{len({p.row for p in result.failed})} bad row(s); nothing was stored",
-                result.failed,
-            )
+            bad_rows = len({problem.row for problem in result.failed})
+            raise InvalidInput(f"{bad_rows} bad row(s); nothing was stored", result.failed)
     result.created = len(result.uids)
     return result
+
+
+async def _store_batch(
+    uow: UnitOfWork, batch: list[tuple[int, Recipe]], result: BulkResult
+) -> None:
+    refused = await uow.recipes.add_many([recipe for _, recipe in batch])
+    for row, recipe in batch:
+        if recipe.uid in refused:
+            result.failed.extend(_on_row(row, refused[recipe.uid]))
+        else:
+            result.uids.append(recipe.uid)
+    batch.clear()
+    await uow.collect_events()
+
+
+def _on_row(row: int, error: DomainError) -> list[FieldProblem]:
+    return [FieldProblem(p.field, p.message, row=row) for p in error.details]

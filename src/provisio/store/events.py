@@ -14,10 +14,9 @@ class EventLog:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def append(
-        self, organization_uid: str, subject_uid: str, batch: Sequence[Event], now: datetime
-    ) -> None:
-        """Write events in the caller's transaction, in the order they were caused."""
+    async def append(self, batch: Sequence[tuple[str, str, Event]], now: datetime) -> None:
+        """Write (organization uid, subject uid, event) entries in the caller's transaction,
+        in the order they were caused."""
         if not batch:
             return
         await self._conn.execute(
@@ -31,7 +30,7 @@ class EventLog:
                     "body": event.to_json(),
                     "created_at": now,
                 }
-                for event in batch
+                for organization_uid, subject_uid, event in batch
             ],
         )
 

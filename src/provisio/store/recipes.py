@@ -80,6 +80,10 @@ def _from_row(row: Row[Any]) -> Recipe:
     )
 
 
+Claim = tuple[str, str, str, str]
+"""(field, organization uid, brand key, identifier): what a live recipe reserves."""
+
+
 class RecipeRepository:
     """Loads and stores recipes inside one transaction; remembers those it touched."""
 
@@ -102,7 +106,7 @@ class RecipeRepository:
         self.seen.append(recipe)
         return recipe
 
-    async def list(
+    async def find(
         self,
         organization_uids: Sequence[str],
         where: RecipeFilter,
@@ -125,12 +129,33 @@ class RecipeRepository:
         return [(row.id, _from_row(row)) for row in rows]
 
     async def add(self, recipe: Recipe) -> None:
-        await self._check_unique(recipe)
-        await self._write(insert(recipes).values(_to_row(recipe)))
-        self.seen.append(recipe)
+        refused = await self.add_many([recipe])
+        if refused:
+            raise refused[recipe.uid]
+
+    async def add_many(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
+        """Insert, in one statement, every recipe whose device no other live recipe claims
+        (stored, or earlier in the batch); the refused ones are returned by uid."""
+        taken = await self._claimed(batch)
+        refused: dict[str, Conflict] = {}
+        accepted: list[Recipe] = []
+        for recipe in batch:
+            clash = next((claim for claim in _claims(recipe) if claim in taken), None)
+            if clash is not None:
+                refused[recipe.uid] = _conflict(clash[0], taken[clash])
+                continue
+            taken.update(dict.fromkeys(_claims(recipe), recipe.uid))
+            accepted.append(recipe)
+        if accepted:
+            await self._write(insert(recipes), [_to_row(recipe) for recipe in accepted])
+            self.seen.extend(accepted)
+        return refused
 
     async def save(self, recipe: Recipe) -> None:
-        await self._check_unique(recipe)
+        taken = await self._claimed([recipe])
+        clash = next((claim for claim in _claims(recipe) if claim in taken), None)
+        if clash is not None:
+            raise _conflict(clash[0], taken[clash])
         await self._write(
             update(recipes).where(recipes.c.uid == recipe.uid).values(_to_row(recipe))
         )
@@ -138,34 +163,46 @@ class RecipeRepository:
     async def remove(self, recipe: Recipe) -> None:
         await self._conn.execute(delete(recipes).where(recipes.c.uid == recipe.uid))
 
-    async def _write(self, statement: Any) -> None:
+    async def _write(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> None:
         try:
             async with self._conn.begin_nested():  # keeps the transaction usable after a clash
-                await self._conn.execute(statement)
+                await self._conn.execute(statement, rows)
         except IntegrityError as error:  # a concurrent writer won the race the check lost
             raise Conflict("a live recipe already claims these identifiers") from error
 
-    async def _check_unique(self, recipe: Recipe) -> None:
-        """409 naming the field when another live recipe claims the same brand+serial or MAC."""
-        if recipe.status is RecipeStatus.APPLIED:
-            return
-        claims = []
-        if recipe.serial_key is not None:
-            claims.append(recipes.c.serial_key == recipe.serial_key)
-        if recipe.spec.mac_address is not None:
-            claims.append(recipes.c.mac_address == recipe.spec.mac_address)
-        if not claims:
-            return
-        query = select(recipes.c.uid, recipes.c.serial_key, recipes.c.mac_address).where(
-            recipes.c.organization_uid == recipe.organization_uid,
-            recipes.c.brand_key == recipe.brand_key,
+    async def _claimed(self, batch: Sequence[Recipe]) -> dict[Claim, str]:
+        """The device claims of stored live recipes that `batch` could clash with → their uids."""
+        live = [recipe for recipe in batch if recipe.status is not RecipeStatus.APPLIED]
+        serials = {r.serial_key for r in live if r.serial_key is not None}
+        macs = {r.spec.mac_address for r in live if r.spec.mac_address is not None}
+        if not serials and not macs:
+            return {}
+        query = select(recipes).where(
+            recipes.c.organization_uid.in_({r.organization_uid for r in live}),
+            recipes.c.brand_key.in_({r.brand_key for r in live}),
             recipes.c.status != RecipeStatus.APPLIED.value,
-            recipes.c.uid != recipe.uid,
-            or_(*claims),
+            recipes.c.uid.not_in([r.uid for r in batch]),
+            or_(recipes.c.serial_key.in_(serials), recipes.c.mac_address.in_(macs)),
         )
-        clash = (await self._conn.execute(query.limit(1))).first()
-        if clash is None:
-            return
-        field = "serialNumber" if clash.serial_key == recipe.serial_key else "macAddress"
-        message = f"live recipe {clash.uid} already claims this brand and {field}"
-        raise Conflict(message, [FieldProblem(field, message)])
+        return {
+            claim: row.uid
+            for row in await self._conn.execute(query)
+            for claim in _claims(_from_row(row))
+        }
+
+
+def _claims(recipe: Recipe) -> list[Claim]:
+    if recipe.status is RecipeStatus.APPLIED:
+        return []
+    org, brand = recipe.organization_uid, recipe.brand_key
+    claims: list[Claim] = []
+    if recipe.serial_key is not None:
+        claims.append(("serialNumber", org, brand, recipe.serial_key))
+    if recipe.spec.mac_address is not None:
+        claims.append(("macAddress", org, brand, recipe.spec.mac_address))
+    return claims
+
+
+def _conflict(field: str, uid: str) -> Conflict:
+    message = f"live recipe {uid} already claims this brand and {field}"
+    return Conflict(message, [FieldProblem(field, message)])

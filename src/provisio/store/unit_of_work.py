@@ -25,13 +25,16 @@ class UnitOfWork:
 
     async def collect_events(self) -> None:
         """Move the events recorded by the aggregates touched so far into the outbox."""
-        now = datetime.now(UTC)
+        batch = [
+            (recipe.organization_uid, recipe.uid, event)
+            for recipe in self.recipes.seen
+            for event in recipe.events
+        ]
+        await self.events.append(batch, datetime.now(UTC))
         for recipe in self.recipes.seen:
-            if recipe.events:
-                await self.events.append(recipe.organization_uid, recipe.uid, recipe.events, now)
-                recipe.events.clear()
-                self.wrote_events = True
+            recipe.events.clear()
         self.recipes.seen.clear()
+        self.wrote_events = self.wrote_events or bool(batch)
 
 
 class Store:

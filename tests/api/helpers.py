@@ -1,0 +1,40 @@
+"""Small request helpers for the API tests."""
+
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Tenant
+
+RECIPES = "/v1/provisioning-recipe"
+FEED = "/v1/event-stream/events"
+
+
+def create(client: TestClient, tenant: Tenant, **body: Any) -> dict[str, Any]:
+    response = client.post(RECIPES, json={"brand": "samsung", **body}, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def feed(client: TestClient, tenant: Tenant, count: int, **params: Any) -> list[dict[str, Any]]:
+    """Read the whole feed once it holds at least `count` events (the relay runs async)."""
+    deadline = time.monotonic() + 10
+    items: list[dict[str, Any]] = []
+    while True:
+        after = items[-1]["position"] if items else 0
+        response = client.get(
+            FEED, params={"limit": 1000, "after": after, **params}, headers=tenant.headers
+        )
+        assert response.status_code == 200, response.text
+        page: list[dict[str, Any]] = response.json()
+        items.extend(page)
+        if len(items) >= count or time.monotonic() > deadline:
+            return items
+        if not page:
+            time.sleep(0.02)
+
+
+def event_types(items: list[dict[str, Any]]) -> list[str]:
+    return [item["event"]["type"] for item in items]

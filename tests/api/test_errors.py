@@ -1,0 +1,112 @@
+"""Every failure answers with the documented error body and changes nothing."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from provisio.api.app import create_app
+from tests.api.helpers import RECIPES, create
+from tests.conftest import Tenant, make_tenant, settings_for
+
+ERROR_KEYS = ["errorCode", "errorName", "message", "details"]
+
+
+def _assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert list(body) == ERROR_KEYS
+    assert body["errorCode"] == status
+    return body
+
+
+@pytest.mark.parametrize("header", [None, "", "nocolon", "abc:def", "0" * 32 + ":wrong"])
+def test_missing_or_bad_tokens_are_401(
+    client: TestClient, tenant: Tenant, header: str | None
+) -> None:
+    headers = {"X-Auth": header} if header is not None else {}
+    _assert_error(client.get(RECIPES, headers=headers), 401)
+    _assert_error(
+        client.post(RECIPES, json={"brand": "lg", "serialNumber": "1"}, headers=headers), 401
+    )
+    assert client.get(RECIPES, headers=tenant.headers).json() == []
+
+
+def test_a_right_token_id_with_a_wrong_secret_is_401(client: TestClient, tenant: Tenant) -> None:
+    token_id = tenant.token.split(":")[0]
+    _assert_error(client.get(RECIPES, headers={"X-Auth": f"{token_id}:not-the-secret"}), 401)
+
+
+def test_malformed_json_is_400(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        RECIPES,
+        content=b'{"brand": "lg",',
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
+    _assert_error(response, 400)
+
+
+def test_a_wrong_content_type_is_415(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        RECIPES,
+        content=b"brand=lg",
+        headers={**tenant.headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    _assert_error(response, 415)
+    assert client.get(RECIPES, headers=tenant.headers).json() == []
+
+
+def test_unknown_fields_are_422_never_dropped(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        RECIPES,
+        json={"brand": "lg", "serialNumber": "1", "status": "Applied"},
+        headers=tenant.headers,
+    )
+    body = _assert_error(response, 422)
+    assert body["details"] == [{"field": "status", "message": "Extra inputs are not permitted"}]
+
+
+def test_strict_types_refuse_coercion(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        RECIPES,
+        json={"brand": "lg", "serialNumber": 12345, "confirmedOwnership": "yes"},
+        headers=tenant.headers,
+    )
+    body = _assert_error(response, 422)
+    assert {d["field"] for d in body["details"]} == {"serialNumber", "confirmedOwnership"}
+
+
+def test_validation_errors_do_not_echo_the_input(client: TestClient, tenant: Tenant) -> None:
+    secret = "s3cr3t-value-that-must-not-echo"
+    response = client.post(
+        RECIPES, json={"brand": "lg", "nonsense": secret}, headers=tenant.headers
+    )
+    _assert_error(response, 422)
+    assert secret not in response.text
+
+
+@pytest.fixture
+def small_client(database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(database_url, max_body_bytes=200))) as test_client:
+        yield test_client
+
+
+def test_an_oversized_body_is_413_whether_declared_or_streamed(small_client: TestClient) -> None:
+    tenant = make_tenant(small_client)
+    big = b'{"brand": "lg", "serialNumber": "' + b"x" * 400 + b'"}'
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    _assert_error(small_client.post(RECIPES, content=big, headers=headers), 413)
+
+    def chunks() -> Iterator[bytes]:
+        yield from (big[i : i + 50] for i in range(0, len(big), 50))
+
+    _assert_error(small_client.post(RECIPES, content=chunks(), headers=headers), 413)
+    assert small_client.get(RECIPES, headers=tenant.headers).json() == []
+    create(small_client, tenant, serialNumber="fits")
+
+
+def test_unknown_routes_use_the_error_body(client: TestClient, tenant: Tenant) -> None:
+    _assert_error(client.get("/v1/nothing-here", headers=tenant.headers), 404)
+    _assert_error(client.patch(RECIPES, json={}, headers=tenant.headers), 405)
