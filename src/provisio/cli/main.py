@@ -12,6 +12,7 @@ import uvicorn
 from rich.console import Console
 
 from provisio.api.app import create_app
+from provisio.domain.errors import DomainError
 from provisio.domain.events import PAYLOAD_MODELS, envelope_schema
 from provisio.service import tenancy
 from provisio.service.relay import Relay
@@ -51,7 +52,11 @@ def _run(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
         finally:
             await store.close()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        console.print(f"[red]error:[/] {error.message}")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -173,3 +178,7 @@ def export_schemas(directory: Path) -> None:
         path = directory / f"{document['title']}.json"
         path.write_text(json.dumps(document, indent=2) + "\n")
         console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -89,6 +89,8 @@ async def bootstrap(store: Store, company: str, organization: str) -> Bootstrap:
 async def issue_account_token(store: Store, account_id: int, name: str) -> IssuedToken:
     """An account token (acts on every organization of the account's company)."""
     async with store.unit_of_work() as uow:
+        if not await uow.tenancy.has_account(account_id):
+            raise NotFound(f"no account {account_id}")
         return await _issue(uow.tenancy, name, account_id, None)
 
 

@@ -70,6 +70,10 @@ class TenancyRepository:
             )
         )
 
+    async def has_account(self, account_id: int) -> bool:
+        query = select(accounts.c.id).where(accounts.c.id == account_id)
+        return (await self._conn.execute(query)).first() is not None
+
     async def find_token(self, token_id: str) -> StoredToken | None:
         query = (
             select(tokens, accounts.c.company_uid)
