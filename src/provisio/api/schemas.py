@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, WithJsonSchema
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
@@ -33,6 +33,12 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, patte
 Mac = Annotated[str, StringConstraints(pattern=MAC_RE)]
 TagList = Annotated[list[Uid], Field(max_length=MAX_TAGS)]
 
+# May be omitted but never null. (`X | SkipJsonSchema[None]` would make pydantic report union
+# branches such as `confirmedOwnership.bool` as field names.)
+OmittableBool = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
+OmittableText = Annotated[Text | None, WithJsonSchema(TypeAdapter(Text).json_schema())]
+OmittableUid = Annotated[Uid | None, WithJsonSchema(TypeAdapter(Uid).json_schema())]
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", alias_generator=to_camel)
@@ -56,16 +62,16 @@ class RecipeFields(_Request):
     tag_uids: TagList | None = None
     policy_uid: Uid | None = None
     location_uid: Uid | None = None
-    confirmed_ownership: bool | SkipJsonSchema[None] = None
+    confirmed_ownership: OmittableBool = None
 
 
 class RecipeCreate(RecipeFields):
     brand: Text
-    organization_uid: Uid | SkipJsonSchema[None] = None
+    organization_uid: OmittableUid = None
 
 
 class RecipeUpdate(RecipeFields):
-    brand: Text | SkipJsonSchema[None] = None
+    brand: OmittableText = None
 
 
 class RegisterWarningOut(_Response):
