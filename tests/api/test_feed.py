@@ -73,3 +73,22 @@ def test_wait_returns_empty_when_nothing_happens(client: TestClient, tenant: Ten
 def test_bad_feed_parameters_are_422(client: TestClient, tenant: Tenant) -> None:
     for params in ({"after": -1}, {"limit": 0}, {"limit": 1001}, {"wait": 61}, {"after": "x"}):
         assert client.get(FEED, params=params, headers=tenant.headers).status_code == 422, params
+
+
+def test_metrics_count_requests_by_route_and_positioned_events(
+    client: TestClient, tenant: Tenant
+) -> None:
+    def sample(text: str, prefix: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(prefix)]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    route = (
+        'provisio_http_requests_total{method="POST",route="/v1/provisioning-recipe",status="201"}'
+    )
+    before = client.get("/metrics").text
+    create(client, tenant, serialNumber="SN-1")
+    feed(client, tenant, 1)
+    after = client.get("/metrics").text
+    assert sample(after, route) == sample(before, route) + 1
+    positioned = "provisio_events_positioned_total "
+    assert sample(after, positioned) >= sample(before, positioned) + 1

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
+from provisio.api.metrics import RequestMetrics
 from provisio.api.routes import events, health, organizations, recipes
 from provisio.service.relay import Relay
 from provisio.settings import Settings
@@ -57,6 +58,7 @@ def create_app(
     app.add_middleware(
         BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes
     )
+    app.add_middleware(RequestMetrics)
     app.include_router(health.router)
     for module in (organizations, recipes, events):
         app.include_router(module.router)

@@ -3,11 +3,13 @@
 import asyncio
 
 import structlog
+from prometheus_client import Counter
 
 from provisio.store.events import EventLog
 from provisio.store.unit_of_work import Store
 
 log = structlog.get_logger(__name__)
+POSITIONED = Counter("provisio_events_positioned_total", "Outbox events given a feed position")
 
 BATCH = 1000
 
@@ -26,6 +28,7 @@ class Relay:
                 return 0
             count = await EventLog(conn).assign_positions(BATCH)
         if count:
+            POSITIONED.inc(count)
             self._store.positions_assigned.notify()
         return count
 
