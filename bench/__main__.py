@@ -1,0 +1,175 @@
+"""`python -m bench`: run every scenario on each engine and print the Markdown tables."""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from time import perf_counter
+
+from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
+from bench.report import Comparison, machine, table
+from bench.scenarios import compare_bulk, compare_updates, open_tenant
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much work each scenario does; `--quick` shrinks it to a smoke run."""
+
+    engines: Sequence[str]
+    postgres_url: str
+    writers: Sequence[int]
+    updates: int
+    rounds: int
+    bulk_rows: int
+    bulk_repeats: int
+
+
+def _int_list(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("expected positive integers separated by commas")
+    return values
+
+
+def _engine_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(names) - set(ENGINES))
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(ENGINES)}")
+    return names
+
+
+def parse_plan(argv: Sequence[str] | None = None) -> Plan:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=(
+            "Measure provisio's write paths against the raw limit of the machine: the same "
+            "transaction through the bare driver (asyncpg / aiosqlite), in the same run, on the "
+            "same scratch database. 'ratio' is provisio's throughput divided by the reference's "
+            "(1.00 = at the raw limit). Scenarios: single recipe update "
+            "(provisio.service.recipes.update_recipe vs. SELECT [FOR UPDATE], UPDATE, INSERT "
+            "event, COMMIT) at each writer count, and bulk import (bulk_create vs. executemany of "
+            "the recipe and event rows). SQLite runs on a temporary file; PostgreSQL on a "
+            "provisio_bench_<random> database created on the server and dropped afterwards."
+        ),
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a database to connect to while creating and dropping the scratch one "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--engines",
+        type=_engine_list,
+        default=list(ENGINES),
+        help="comma-separated engines to run (default: sqlite,postgresql)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: few updates, one small bulk import"
+    )
+    parser.add_argument(
+        "--writers",
+        type=_int_list,
+        default=[1, 20],
+        help="concurrent writers, each on its own recipe, comma-separated (default: 1,20)",
+    )
+    parser.add_argument(
+        "--updates",
+        type=int,
+        default=None,
+        help="updates per side per writer count (default 2000, --quick 200)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds to split the updates over, alternating who goes first (default 2, --quick 1)",
+    )
+    parser.add_argument(
+        "--bulk-rows",
+        type=int,
+        default=None,
+        help="rows per bulk import (default 10000, --quick 2000)",
+    )
+    parser.add_argument(
+        "--bulk-repeats",
+        type=int,
+        default=None,
+        help="bulk imports per side, alternating (default 5, --quick 1)",
+    )
+    args = parser.parse_args(argv)
+
+    def pick(given: int | None, full: int, quick: int) -> int:
+        value = given if given is not None else (quick if args.quick else full)
+        if value < 1:
+            parser.error("counts must be positive")
+        return value
+
+    return Plan(
+        engines=args.engines,
+        postgres_url=args.postgres_url,
+        writers=args.writers,
+        updates=pick(args.updates, 2000, 200),
+        rounds=pick(args.rounds, 2, 1),
+        bulk_rows=pick(args.bulk_rows, 10_000, 2000),
+        bulk_repeats=pick(args.bulk_repeats, 5, 1),
+    )
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
+    tenant = await open_tenant(database)
+    results: list[Comparison] = []
+    try:
+        for writers in plan.writers:
+            _progress(f"  recipe update, {writers} writer(s)")
+            results.append(
+                await compare_updates(database, tenant, writers, plan.updates, plan.rounds)
+            )
+        _progress(f"  bulk import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
+        results.append(
+            await compare_bulk(database, tenant.store, plan.bulk_rows, plan.bulk_repeats)
+        )
+    finally:
+        await tenant.store.close()
+    return results
+
+
+async def run(plan: Plan) -> str:
+    openers: dict[str, Callable[[], AbstractAsyncContextManager[Database]]] = {
+        "sqlite": sqlite_database,
+        "postgresql": lambda: postgres_database(plan.postgres_url),
+    }
+    results: list[Comparison] = []
+    versions: dict[str, str] = {}
+    load = os.getloadavg()  # other work on the machine moves every figure: record it
+    started = perf_counter()
+    for engine in plan.engines:
+        _progress(f"{engine}:")
+        async with openers[engine]() as database:
+            versions[{"sqlite": "SQLite", "postgresql": "PostgreSQL"}[engine]] = database.version
+            results.extend(await _on_engine(plan, database))
+    elapsed = perf_counter() - started
+    settings = (
+        f"updates per side per writer count: {plan.updates} over {plan.rounds} round(s); "
+        f"bulk: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side; "
+        f"total run time {elapsed:.0f} s"
+    )
+    return "\n\n".join([machine(versions, load), settings, table(results)])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    print(asyncio.run(run(parse_plan(argv))))
+
+
+if __name__ == "__main__":
+    main()
