@@ -1,0 +1,105 @@
+"""The two signatures every provisio webhook carries, computed and checked in constant time.
+
+- `X-SOS-Signature: v1=<base64 HMAC-SHA256(secret, "POST" + url + timestamp + body)>` with
+  `X-SOS-Timestamp` in Unix seconds and `url` the exporter's `config.url` exactly as stored.
+- Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`,
+  the key being the UTF-8 bytes of the secret.
+"""
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from standardwebhooks import Webhook
+
+from provisio.domain.events import Event, parse_event
+
+DEFAULT_TOLERANCE = 300
+"""Seconds a signed timestamp may differ from the receiver's clock."""
+
+
+class WebhookVerificationError(Exception):
+    """The request was not signed by the holder of the secret (or is too old or too new)."""
+
+
+def sign_sos(secret: str, url: str, timestamp: int, body: bytes) -> str:
+    message = b"POST" + url.encode() + str(timestamp).encode() + body
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return "v1=" + base64.b64encode(digest).decode()
+
+
+def sign_standard(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
+    # The library reads a datetime's wall clock as UTC, so hand it a UTC datetime.
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    return str(Webhook(secret.encode()).sign(event_id, moment, body.decode()))
+
+
+def _fresh(timestamp: str | None, tolerance: float, now: float | None) -> int:
+    if timestamp is None or not timestamp.isdigit():
+        raise WebhookVerificationError("missing or malformed timestamp")
+    seconds = int(timestamp)
+    if abs((time.time() if now is None else now) - seconds) > tolerance:
+        raise WebhookVerificationError("timestamp outside the tolerance")
+    return seconds
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
+def verify_sos(
+    secret: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> None:
+    """Check `X-SOS-Signature` against `url` (the exporter's `config.url`, as configured)."""
+    found = _lower(headers)
+    seconds = _fresh(found.get("x-sos-timestamp"), tolerance, now)
+    expected = sign_sos(secret, url, seconds, body)
+    if not hmac.compare_digest(expected.encode(), found.get("x-sos-signature", "").encode()):
+        raise WebhookVerificationError("X-SOS-Signature does not match")
+
+
+def verify_standard(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> None:
+    """Check the Standard Webhooks headers (`webhook-id`, `-timestamp`, `-signature`)."""
+    found = _lower(headers)
+    seconds = _fresh(found.get("webhook-timestamp"), tolerance, now)
+    expected = sign_standard(secret, found.get("webhook-id", ""), seconds, body).encode()
+    offered = found.get("webhook-signature", "").split()
+    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in offered):
+        raise WebhookVerificationError("webhook-signature does not match")
+
+
+def verify_webhook(
+    secret: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> Event:
+    """Verify both signatures, then parse the body into its typed event model."""
+    verify_sos(secret, url, headers, body, tolerance=tolerance, now=now)
+    verify_standard(secret, headers, body, tolerance=tolerance, now=now)
+    try:
+        event = parse_event(body)
+    except ValueError as error:
+        raise WebhookVerificationError(f"signed body is not a provisio event: {error}") from error
+    if _lower(headers).get("webhook-id") != event.id:
+        raise WebhookVerificationError("webhook-id differs from the event id")
+    return event
