@@ -13,7 +13,7 @@ class PostgresBackend:
     name = "postgresql"
 
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine = create_async_engine(url, pool_size=10, max_overflow=20)
         self._reader = self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )

@@ -4,14 +4,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, delete, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
-from provisio.store.tables import recipes
+from provisio.store.tables import LIVE_MAC, LIVE_SERIAL, recipes
 
 _NOT_FOUND = "provisioning recipe not found"
 
@@ -90,6 +90,7 @@ class RecipeRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self.seen: list[Recipe] = []
+        self._loaded_claims: dict[str, set[Claim]] = {}
 
     async def get(
         self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
@@ -104,6 +105,7 @@ class RecipeRepository:
             raise NotFound(_NOT_FOUND)
         recipe = _from_row(row)
         self.seen.append(recipe)
+        self._loaded_claims[recipe.uid] = set(_claims(recipe))
         return recipe
 
     async def find(
@@ -152,43 +154,48 @@ class RecipeRepository:
         return refused
 
     async def save(self, recipe: Recipe) -> None:
-        taken = await self._claimed([recipe])
-        clash = next((claim for claim in _claims(recipe) if claim in taken), None)
+        """Store a loaded recipe; only identifiers it newly claims are checked for clashes."""
+        new_claims = set(_claims(recipe)) - self._loaded_claims.get(recipe.uid, set())
+        taken = await self._claimed([recipe], new_claims)
+        clash = next(
+            (claim for claim in new_claims if taken.get(claim, recipe.uid) != recipe.uid), None
+        )
         if clash is not None:
             raise _conflict(clash[0], taken[clash])
         await self._write(
             update(recipes).where(recipes.c.uid == recipe.uid).values(_to_row(recipe))
         )
+        self._loaded_claims[recipe.uid] = set(_claims(recipe))
 
     async def remove(self, recipe: Recipe) -> None:
         await self._conn.execute(delete(recipes).where(recipes.c.uid == recipe.uid))
 
     async def _write(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> None:
         try:
-            async with self._conn.begin_nested():  # keeps the transaction usable after a clash
-                await self._conn.execute(statement, rows)
+            await self._conn.execute(statement, rows)
         except IntegrityError as error:  # a concurrent writer won the race the check lost
             raise Conflict("a live recipe already claims these identifiers") from error
 
-    async def _claimed(self, batch: Sequence[Recipe]) -> dict[Claim, str]:
-        """The device claims of stored live recipes that `batch` could clash with → their uids."""
-        live = [recipe for recipe in batch if recipe.status is not RecipeStatus.APPLIED]
-        serials = {r.serial_key for r in live if r.serial_key is not None}
-        macs = {r.spec.mac_address for r in live if r.spec.mac_address is not None}
-        if not serials and not macs:
-            return {}
-        query = select(recipes).where(
-            recipes.c.organization_uid.in_({r.organization_uid for r in live}),
-            recipes.c.brand_key.in_({r.brand_key for r in live}),
-            recipes.c.status != RecipeStatus.APPLIED.value,
-            recipes.c.uid.not_in([r.uid for r in batch]),
-            or_(recipes.c.serial_key.in_(serials), recipes.c.mac_address.in_(macs)),
-        )
-        return {
-            claim: row.uid
-            for row in await self._conn.execute(query)
-            for claim in _claims(_from_row(row))
-        }
+    async def _claimed(
+        self, batch: Sequence[Recipe], wanted: set[Claim] | None = None
+    ) -> dict[Claim, str]:
+        """Which of the batch's claims (or of `wanted`) stored live recipes hold → their uids."""
+        claims = wanted if wanted is not None else {c for r in batch for c in _claims(r)}
+        taken: dict[Claim, str] = {}
+        for field, column, predicate in (
+            ("serialNumber", recipes.c.serial_key, LIVE_SERIAL),
+            ("macAddress", recipes.c.mac_address, LIVE_MAC),
+        ):
+            keys = [claim[1:] for claim in claims if claim[0] == field]
+            if not keys:
+                continue
+            key = tuple_(recipes.c.organization_uid, recipes.c.brand_key, column)
+            query = select(
+                recipes.c.uid, recipes.c.organization_uid, recipes.c.brand_key, column
+            ).where(text(predicate), key.in_(keys))
+            for row in await self._conn.execute(query):
+                taken[(field, row[1], row[2], row[3])] = row.uid
+        return taken
 
 
 def _claims(recipe: Recipe) -> list[Claim]:

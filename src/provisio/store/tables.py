@@ -95,7 +95,10 @@ tokens = Table(
     _created(),
 )
 
-_LIVE = "status <> 'Applied'"
+LIVE_SERIAL = "status <> 'Applied' AND serial_key IS NOT NULL"
+LIVE_MAC = "status <> 'Applied' AND mac_address IS NOT NULL"
+"""Predicates of the partial unique indexes; queries repeat them verbatim so the planner uses
+the indexes (a bound parameter in their place would not match)."""
 
 recipes = Table(
     "recipes",
@@ -129,8 +132,8 @@ recipes = Table(
         "brand_key",
         "serial_key",
         unique=True,
-        sqlite_where=text(f"{_LIVE} AND serial_key IS NOT NULL"),
-        postgresql_where=text(f"{_LIVE} AND serial_key IS NOT NULL"),
+        sqlite_where=text(LIVE_SERIAL),
+        postgresql_where=text(LIVE_SERIAL),
     ),
     Index(
         "uq_recipes_live_mac",
@@ -138,8 +141,8 @@ recipes = Table(
         "brand_key",
         "mac_address",
         unique=True,
-        sqlite_where=text(f"{_LIVE} AND mac_address IS NOT NULL"),
-        postgresql_where=text(f"{_LIVE} AND mac_address IS NOT NULL"),
+        sqlite_where=text(LIVE_MAC),
+        postgresql_where=text(LIVE_MAC),
     ),
 )
 
