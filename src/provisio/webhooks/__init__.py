@@ -1,0 +1,1 @@
+"""Webhook delivery: URL safety rules, the retry schedule, signing and dispatch."""
