@@ -20,5 +20,8 @@ class Signal:
     @staticmethod
     async def wait(ticket: asyncio.Event, seconds: float) -> None:
         """Return when notified after the ticket was taken, or after `seconds`."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation that
+        # arrives as the timeout fires, leaving the waiting task impossible to stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ticket.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await ticket.wait()
