@@ -97,7 +97,7 @@ async def _csv_records(request: Request) -> AsyncIterator[tuple[int, dict[str, s
     header: list[str] | None = None
     number = 0
     async for text in _csv_texts(request):
-        for cells in csv.reader([text]):
+        for cells in _parsed(text, number + 1 if header is not None else None):
             if header is None:
                 header = _check_header(cells)
                 continue
@@ -112,6 +112,17 @@ async def _csv_records(request: Request) -> AsyncIterator[tuple[int, dict[str, s
             yield number, dict(zip(header, cells, strict=False))
     if header is None:
         raise InvalidInput.of("body", "the CSV has no header row")
+
+
+def _parsed(record: str, row: int | None) -> list[list[str]]:
+    """One record's cells; malformed CSV (e.g. a bare carriage return) is a 422, not a 500."""
+    try:
+        return list(csv.reader([record]))
+    except csv.Error as error:
+        where = "the header" if row is None else f"row {row}"
+        reason = str(error).split(" - ")[0]  # drop Python's "open the file in ... mode?" advice
+        problem = FieldProblem("header" if row is None else "", f"not valid CSV: {reason}", row)
+        raise InvalidInput(f"{where} is not valid CSV", [problem]) from None
 
 
 def _check_header(cells: list[str]) -> list[str]:

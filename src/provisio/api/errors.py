@@ -98,7 +98,9 @@ async def _on_domain(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail))
+    response = error_response(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})  # e.g. the `Allow` a 405 must carry
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -3,9 +3,18 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from provisio.api.errors import PATTERN_MESSAGES
 from provisio.domain.events import Event
@@ -33,11 +42,21 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, patte
 Mac = Annotated[str, StringConstraints(pattern=MAC_RE)]
 TagList = Annotated[list[Uid], Field(max_length=MAX_TAGS)]
 
-# May be omitted but never null. (`X | SkipJsonSchema[None]` would make pydantic report union
-# branches such as `confirmedOwnership.bool` as field names.)
-OmittableBool = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
-OmittableText = Annotated[Text | None, WithJsonSchema(TypeAdapter(Text).json_schema())]
-OmittableUid = Annotated[Uid | None, WithJsonSchema(TypeAdapter(Uid).json_schema())]
+
+def _not_null(value: Any) -> Any:
+    # Defaults are not validated, so this sees only a value the client sent.
+    if value is None:
+        raise PydanticCustomError("null_forbidden", "must not be null")
+    return value
+
+
+# May be omitted but never null: an explicit null is a 422, as the schema says. (`X |
+# SkipJsonSchema[None]` would make pydantic report union branches such as
+# `confirmedOwnership.bool` as field names.)
+NotNull = AfterValidator(_not_null)
+OmittableBool = Annotated[bool | None, WithJsonSchema({"type": "boolean"}), NotNull]
+OmittableText = Annotated[Text | None, WithJsonSchema(TypeAdapter(Text).json_schema()), NotNull]
+OmittableUid = Annotated[Uid | None, WithJsonSchema(TypeAdapter(Uid).json_schema()), NotNull]
 
 
 class _Request(BaseModel):

@@ -7,7 +7,15 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from provisio.api.bulk_input import BULK_OPENAPI, bulk_rows
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
 from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
-from provisio.api.schemas import BulkFailure, BulkOut, RecipeCreate, RecipeOut, RecipeUpdate, Uid
+from provisio.api.schemas import (
+    MAC_RE,
+    BulkFailure,
+    BulkOut,
+    RecipeCreate,
+    RecipeOut,
+    RecipeUpdate,
+    Uid,
+)
 from provisio.domain.recipe import Recipe
 from provisio.domain.status import RecipeStatus
 from provisio.service import recipes as use_cases
@@ -46,7 +54,7 @@ async def list_recipes(
     status_: Annotated[RecipeStatus | None, Query(alias="status")] = None,
     brand: Annotated[str | None, Query(max_length=255)] = None,
     serial_number: Annotated[str | None, Query(alias="serialNumber", max_length=255)] = None,
-    mac_address: Annotated[str | None, Query(alias="macAddress", max_length=64)] = None,
+    mac_address: Annotated[str | None, Query(alias="macAddress", pattern=MAC_RE)] = None,
     organization_uid: Annotated[Uid | None, Query(alias="organizationUid")] = None,
     limit: Limit = DEFAULT_LIMIT,
     after: After = 0,
