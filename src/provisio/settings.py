@@ -2,10 +2,11 @@
 
 from functools import cached_property
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisio.domain.brands import BrandRules, Requirement
+from provisio.webhooks.url_policy import UrlPolicy, parse_networks
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,19 @@ class Settings(BaseSettings):
     relay_poll_interval: float = Field(default=0.5, gt=0)
     feed_max_wait: float = Field(default=60.0, gt=0)
 
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        parse_networks(value)  # a typo in the CIDR list fails at start-up, not at first use
+        return value
+
     @cached_property
     def rules(self) -> BrandRules:
         return BrandRules(self.brand_rules)
+
+    @cached_property
+    def url_policy(self) -> UrlPolicy:
+        return UrlPolicy(
+            allow_http=self.webhook_allow_http,
+            allowed_networks=parse_networks(self.webhook_allowed_networks),
+        )

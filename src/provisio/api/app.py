@@ -11,7 +11,7 @@ from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
-from provisio.api.routes import events, health, organizations, recipes
+from provisio.api.routes import events, exporters, health, organizations, recipes
 from provisio.service.relay import Relay
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
@@ -60,6 +60,6 @@ def create_app(
     )
     app.add_middleware(RequestMetrics)
     app.include_router(health.router)
-    for module in (organizations, recipes, events):
+    for module in (organizations, recipes, events, exporters):
         app.include_router(module.router)
     return app

@@ -59,7 +59,7 @@ OmittableText = Annotated[Text | None, WithJsonSchema(TypeAdapter(Text).json_sch
 OmittableUid = Annotated[Uid | None, WithJsonSchema(TypeAdapter(Uid).json_schema()), NotNull]
 
 
-class _Request(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", alias_generator=to_camel)
 
     def sent(self) -> dict[str, Any]:
@@ -67,11 +67,11 @@ class _Request(BaseModel):
         return self.model_dump(by_alias=True, exclude_unset=True)
 
 
-class _Response(BaseModel):
+class ResponseBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-class RecipeFields(_Request):
+class RecipeFields(RequestBody):
     """Fields a client may set; on PUT `null` clears an optional one."""
 
     model: Text | None = None
@@ -93,11 +93,11 @@ class RecipeUpdate(RecipeFields):
     brand: OmittableText = None
 
 
-class RegisterWarningOut(_Response):
+class RegisterWarningOut(ResponseBody):
     warning_message: str
 
 
-class RecipeOut(_Response):
+class RecipeOut(ResponseBody):
     uid: str
     organization_uid: str
     status: RecipeStatus
@@ -143,23 +143,23 @@ class RecipeOut(_Response):
         )
 
 
-class BulkFailure(_Response):
+class BulkFailure(ResponseBody):
     row: int
     field: str
     message: str
 
 
-class BulkOut(_Response):
+class BulkOut(ResponseBody):
     created: int
     uids: list[str]
     failed: list[BulkFailure]
 
 
-class OrganizationCreate(_Request):
+class OrganizationCreate(RequestBody):
     name: Text
 
 
-class OrganizationOut(_Response):
+class OrganizationOut(ResponseBody):
     uid: str
     name: str
     company_uid: str
@@ -172,11 +172,11 @@ class OrganizationOut(_Response):
         )
 
 
-class SecurityTokenCreate(_Request):
+class SecurityTokenCreate(RequestBody):
     name: Text
 
 
-class SecurityTokenOut(_Response):
+class SecurityTokenOut(ResponseBody):
     """`X-Auth` for this token is `<id>:<securityToken>`; the secret is shown only here."""
 
     id: str

@@ -165,3 +165,20 @@ events = Table(
         postgresql_where=text("position IS NULL"),
     ),
 )
+
+exporters = Table(
+    "exporters",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("uid", nullable=False, unique=True),
+    _uid("organization_uid", ForeignKey("organizations.uid"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("subscribed_event_types", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("disabled_reason", Text),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

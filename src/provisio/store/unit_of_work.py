@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.store.backend import Backend, open_backend
 from provisio.store.events import EventLog
+from provisio.store.exporters import ExporterRepository
 from provisio.store.recipes import RecipeRepository
 from provisio.store.signal import Signal
 from provisio.store.tenancy import TenancyRepository
@@ -21,6 +22,7 @@ class UnitOfWork:
         self.recipes = RecipeRepository(conn)
         self.tenancy = TenancyRepository(conn)
         self.events = EventLog(conn)
+        self.exporters = ExporterRepository(conn)
         self.wrote_events = False
 
     async def collect_events(self) -> None:

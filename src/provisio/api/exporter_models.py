@@ -1,0 +1,150 @@
+"""Wire models of `/v1/event-stream/exporter` (signageOS shape). The secret is write-only."""
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from provisio.api.schemas import OmittableBool, OmittableUid, RequestBody, ResponseBody, Text
+from provisio.domain.events import EVENT_TYPES
+from provisio.domain.exporter import MAX_URL, MIN_SECRET, Exporter
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
+Secret = Annotated[str, StringConstraints(min_length=MIN_SECRET, max_length=512)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL)]
+Description = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class SigningIn(RequestBody):
+    algorithm: Literal["HS256"]
+    secret: Secret
+
+
+class AuthIn(RequestBody):
+    auth_type: Literal["httpSignedBody"]
+    signing: SigningIn
+
+
+class ConfigIn(RequestBody):
+    config_type: Literal["webhook"]
+    url: Url
+    auth: AuthIn
+
+
+class ExporterCreate(RequestBody):
+    name: Text
+    description: Description | None = None
+    subscribed_event_types: EventTypes
+    enabled: OmittableBool = None
+    config: ConfigIn
+    organization_uid: OmittableUid = None
+
+
+class _Patch(RequestBody):
+    """A partial body: fields may be omitted, but those not nullable in the schema can't be null."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None and key not in cls.nullable:
+                    raise PydanticCustomError(
+                        "null_forbidden", "{field} must not be null", {"field": key}
+                    )
+        return data
+
+
+class SigningPatch(_Patch):
+    algorithm: Literal["HS256"] | SkipJsonSchema[None] = None
+    secret: Secret | SkipJsonSchema[None] = None
+
+
+class AuthPatch(_Patch):
+    auth_type: Literal["httpSignedBody"] | SkipJsonSchema[None] = None
+    signing: SigningPatch | SkipJsonSchema[None] = None
+
+
+class ConfigPatch(_Patch):
+    config_type: Literal["webhook"] | SkipJsonSchema[None] = None
+    url: Url | SkipJsonSchema[None] = None
+    auth: AuthPatch | SkipJsonSchema[None] = None
+
+
+class ExporterUpdate(_Patch):
+    """Partial: only what is sent changes; omitting the secret keeps it; null clears description."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"description"})
+
+    name: Text | SkipJsonSchema[None] = None
+    description: Description | None = None
+    subscribed_event_types: EventTypes | SkipJsonSchema[None] = None
+    enabled: OmittableBool = None
+    config: ConfigPatch | SkipJsonSchema[None] = None
+
+    def changes(self) -> dict[str, Any]:
+        """ExporterSpec attribute → new value, for the fields that were sent."""
+        sent = self.model_dump(exclude_unset=True)
+        config = sent.pop("config", None) or {}
+        signing = (config.get("auth") or {}).get("signing") or {}
+        changes = {k: v for k, v in sent.items() if k != "subscribed_event_types"}
+        if "subscribed_event_types" in sent:
+            changes["subscribed_event_types"] = tuple(sent["subscribed_event_types"])
+        if "url" in config:
+            changes["url"] = config["url"]
+        if "secret" in signing:
+            changes["secret"] = signing["secret"]
+        return changes
+
+
+class SigningOut(ResponseBody):
+    algorithm: Literal["HS256"] = "HS256"
+
+
+class AuthOut(ResponseBody):
+    auth_type: Literal["httpSignedBody"] = "httpSignedBody"
+    signing: SigningOut = SigningOut()
+
+
+class ConfigOut(ResponseBody):
+    config_type: Literal["webhook"] = "webhook"
+    url: str
+    auth: AuthOut = AuthOut()
+
+
+class ExporterOut(ResponseBody):
+    uid: str
+    organization_uid: str
+    name: str
+    description: str | SkipJsonSchema[None] = None
+    subscribed_event_types: list[str]
+    enabled: bool
+    config: ConfigOut
+    disabled_reason: str | SkipJsonSchema[None] = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, exporter: Exporter) -> "ExporterOut":
+        spec = exporter.spec
+        return cls(
+            uid=exporter.uid,
+            organization_uid=exporter.organization_uid,
+            name=spec.name,
+            description=spec.description,
+            subscribed_event_types=list(spec.subscribed_event_types),
+            enabled=spec.enabled,
+            config=ConfigOut(url=spec.url),
+            disabled_reason=exporter.disabled_reason,
+            created_at=exporter.created_at,
+            updated_at=exporter.updated_at,
+        )
+
+
+class CountOut(ResponseBody):
+    count: int

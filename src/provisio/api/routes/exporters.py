@@ -1,0 +1,87 @@
+"""`/v1/event-stream/exporter`: webhook endpoints of an organization."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
+from provisio.api.exporter_models import CountOut, ExporterCreate, ExporterOut, ExporterUpdate
+from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
+from provisio.api.schemas import Uid
+from provisio.domain.exporter import ExporterSpec
+from provisio.service import exporters as use_cases
+
+router = APIRouter(prefix="/v1/event-stream/exporter", tags=["event stream"])
+OrganizationQuery = Annotated[Uid | None, Query(alias="organizationUid")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
+async def create_exporter(
+    body: ExporterCreate,
+    response: Response,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> ExporterOut:
+    """`enabled` defaults to false; the signing secret (32+ characters) is never shown again."""
+    spec = ExporterSpec(
+        name=body.name,
+        description=body.description,
+        subscribed_event_types=tuple(body.subscribed_event_types),
+        enabled=bool(body.enabled),
+        url=body.config.url,
+        secret=body.config.auth.signing.secret,
+    )
+    exporter = await use_cases.create_exporter(
+        store, principal, spec, settings.url_policy, body.organization_uid
+    )
+    response.headers["Location"] = f"{router.prefix}/{exporter.uid}"
+    return ExporterOut.of(exporter)
+
+
+@router.get("", response_model_exclude_none=True)
+async def list_exporters(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    principal: PrincipalDep,
+    organization_uid: OrganizationQuery = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = 0,
+) -> list[ExporterOut]:
+    page = await use_cases.list_exporters(store, principal, organization_uid, after, limit + 1)
+    if len(page) > limit:
+        page = page[:limit]
+        set_next_link(request, response, page[-1][0])
+    return [ExporterOut.of(exporter) for _, exporter in page]
+
+
+@router.get("/count")
+async def count_exporters(
+    store: StoreDep, principal: PrincipalDep, organization_uid: OrganizationQuery = None
+) -> CountOut:
+    return CountOut(count=await use_cases.count_exporters(store, principal, organization_uid))
+
+
+@router.get("/{uid}", response_model_exclude_none=True)
+async def get_exporter(uid: str, store: StoreDep, principal: PrincipalDep) -> ExporterOut:
+    return ExporterOut.of(await use_cases.get_exporter(store, principal, uid))
+
+
+@router.put("/{uid}", response_model_exclude_none=True)
+async def update_exporter(
+    uid: str,
+    body: ExporterUpdate,
+    store: StoreDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> ExporterOut:
+    exporter = await use_cases.update_exporter(
+        store, principal, uid, body.changes(), settings.url_policy
+    )
+    return ExporterOut.of(exporter)
+
+
+@router.delete("/{uid}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_exporter(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
+    await use_cases.delete_exporter(store, principal, uid)

@@ -1,0 +1,64 @@
+"""Event-stream exporters: where an organization's events are delivered as signed webhooks."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from provisio.domain.errors import FieldProblem, InvalidInput
+from provisio.domain.events import EVENT_TYPES
+
+MIN_SECRET = 32
+MAX_URL = 2048
+
+
+def check_event_types(types: Iterable[str], field: str = "subscribedEventTypes") -> tuple[str, ...]:
+    """At least one known event type, none twice."""
+    chosen = tuple(types)
+    unknown = [t for t in chosen if t not in EVENT_TYPES]
+    problems = [FieldProblem(field, f"unknown event type {t!r}") for t in unknown]
+    if not chosen:
+        problems.append(FieldProblem(field, "must list at least one event type"))
+    if len(set(chosen)) != len(chosen):
+        problems.append(FieldProblem(field, "must not list an event type twice"))
+    if problems:
+        raise InvalidInput("invalid subscribedEventTypes", problems)
+    return chosen
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    """What a client sets. The secret is write-only: it is kept to sign, never shown."""
+
+    name: str
+    subscribed_event_types: tuple[str, ...]
+    url: str
+    secret: str
+    description: str | None = None
+    enabled: bool = False
+
+
+@dataclass
+class Exporter:
+    uid: str
+    organization_uid: str
+    spec: ExporterSpec
+    created_at: datetime
+    updated_at: datetime
+    disabled_reason: str | None = None
+
+    def change(self, changes: dict[str, Any], now: datetime) -> bool:
+        """Apply a partial update; enabling clears the reason it was disabled."""
+        spec = replace(self.spec, **changes)
+        if spec == self.spec:
+            return False
+        if spec.enabled and not self.spec.enabled:
+            self.disabled_reason = None
+        self.spec = spec
+        self.updated_at = now
+        return True
+
+    def disable(self, reason: str, now: datetime) -> None:
+        self.spec = replace(self.spec, enabled=False)
+        self.disabled_reason = reason
+        self.updated_at = now
