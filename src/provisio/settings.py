@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisio.domain.brands import BrandRules, Requirement
+from provisio.webhooks.schedule import DEFAULT_SCHEDULE, RetrySchedule, parse_schedule
 from provisio.webhooks.url_policy import UrlPolicy, parse_networks
 
 
@@ -17,13 +18,19 @@ class Settings(BaseSettings):
     device_key: str | None = None
     webhook_allow_http: bool = False
     webhook_allowed_networks: str = ""
-    retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
-    delivery_timeout: float = 15.0
+    retry_schedule: str = DEFAULT_SCHEDULE
+    delivery_timeout: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     max_bulk_bytes: int = Field(default=256 * 1_048_576, gt=0)
     brand_rules: dict[str, Requirement] = Field(default_factory=dict)
     relay_poll_interval: float = Field(default=0.5, gt=0)
     feed_max_wait: float = Field(default=60.0, gt=0)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
 
     @field_validator("webhook_allowed_networks")
     @classmethod
@@ -34,6 +41,10 @@ class Settings(BaseSettings):
     @cached_property
     def rules(self) -> BrandRules:
         return BrandRules(self.brand_rules)
+
+    @cached_property
+    def schedule(self) -> RetrySchedule:
+        return RetrySchedule(parse_schedule(self.retry_schedule))
 
     @cached_property
     def url_policy(self) -> UrlPolicy:

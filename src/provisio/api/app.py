@@ -16,6 +16,7 @@ from provisio.service.relay import Relay
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
+from provisio.webhooks.dispatcher import dispatcher_for
 
 
 def create_app(
@@ -24,7 +25,7 @@ def create_app(
     background: bool = True,
     run_migrations: bool = True,
 ) -> FastAPI:
-    """`background` runs the relay in this process (embedded mode)."""
+    """`background` runs the relay and the webhook dispatcher in this process (embedded)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -36,6 +37,7 @@ def create_app(
         tasks = []
         if background:
             tasks.append(asyncio.create_task(Relay(store, settings.relay_poll_interval).run()))
+            tasks.append(asyncio.create_task(dispatcher_for(store, settings).run()))
         try:
             yield
         finally:

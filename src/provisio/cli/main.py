@@ -19,6 +19,7 @@ from provisio.service.relay import Relay
 from provisio.settings import Settings
 from provisio.store.migrate import migrate as run_migrations
 from provisio.store.unit_of_work import Store
+from provisio.webhooks.dispatcher import dispatcher_for
 
 app = typer.Typer(
     help="provisio: device provisioning with a signed domain-event stream.",
@@ -112,11 +113,16 @@ Try it:
 
 @app.command()
 def worker(database_url: DatabaseUrl = None) -> None:
-    """Run the relay only (scale-out worker)."""
+    """Run the relay and the webhook dispatcher (scale-out worker)."""
     settings = _settings(database_url)
-    console.print("provisio worker: relay running (Ctrl-C to stop)")
+    console.print("provisio worker: relay and dispatcher running (Ctrl-C to stop)")
+
+    async def work(store: Store) -> None:
+        relay = Relay(store, settings.relay_poll_interval)
+        await asyncio.gather(relay.run(), dispatcher_for(store, settings).run())
+
     try:
-        _run(settings, lambda store: Relay(store, settings.relay_poll_interval).run())
+        _run(settings, work)
     except KeyboardInterrupt:
         console.print("stopped")
 

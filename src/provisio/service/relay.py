@@ -1,10 +1,12 @@
 """The relay: gives committed outbox events their feed positions, in commit order."""
 
 import asyncio
+from datetime import UTC, datetime
 
 import structlog
 from prometheus_client import Counter
 
+from provisio.store.deliveries import DeliveryRepository
 from provisio.store.events import EventLog
 from provisio.store.unit_of_work import Store
 
@@ -22,15 +24,18 @@ class Relay:
         self._poll_interval = poll_interval
 
     async def run_once(self) -> int:
-        """Position one batch; returns how many events were positioned."""
+        """Position one batch and queue its webhook deliveries in the same transaction;
+        returns how many events were positioned."""
         async with self._store.backend.write() as conn:
             if not await self._store.backend.lock_relay(conn):
                 return 0
-            count = await EventLog(conn).assign_positions(BATCH)
-        if count:
-            POSITIONED.inc(count)
+            positioned = await EventLog(conn).assign_positions(BATCH)
+            if positioned:
+                await DeliveryRepository(conn).fan_out(positioned, datetime.now(UTC))
+        if positioned:
+            POSITIONED.inc(len(positioned))
             self._store.positions_assigned.notify()
-        return count
+        return len(positioned)
 
     async def drain(self) -> int:
         """Position everything committed so far."""

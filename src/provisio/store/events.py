@@ -2,12 +2,22 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.events import Event
 from provisio.store.tables import events
+
+
+class Positioned(NamedTuple):
+    """An event the relay just gave a feed position, with what fan-out needs to route it."""
+
+    row_id: int
+    organization_uid: str
+    type: str
+    subject_uid: str
 
 
 class EventLog:
@@ -34,35 +44,32 @@ class EventLog:
             ],
         )
 
-    async def assign_positions(self, limit: int) -> int:
+    async def assign_positions(self, limit: int) -> list[Positioned]:
         """Give the oldest committed, unpositioned events the next feed positions.
 
         Only one relay does this at a time (the backend's relay lock), so positions become
         visible in increasing order and a reader paging with `after` never skips one.
         """
-        pending = (
-            (
-                await self._conn.execute(
-                    select(events.c.id)
-                    .where(events.c.position.is_(None))
-                    .order_by(events.c.id)
-                    .limit(limit)
-                )
+        pending = [
+            Positioned(row.id, row.organization_uid, row.type, row.subject_uid)
+            for row in await self._conn.execute(
+                select(events.c.id, events.c.organization_uid, events.c.type, events.c.subject_uid)
+                .where(events.c.position.is_(None))
+                .order_by(events.c.id)
+                .limit(limit)
             )
-            .scalars()
-            .all()
-        )
+        ]
         if not pending:
-            return 0
+            return []
         top = (await self._conn.execute(select(func.max(events.c.position)))).scalar_one()
         start = (top or 0) + 1
         await self._conn.execute(
             update(events)
             .where(events.c.id == bindparam("row_id"))
             .values(position=bindparam("row_position")),
-            [{"row_id": row_id, "row_position": start + n} for n, row_id in enumerate(pending)],
+            [{"row_id": p.row_id, "row_position": start + n} for n, p in enumerate(pending)],
         )
-        return len(pending)
+        return pending
 
     async def read(
         self, organization_uids: Sequence[str], after: int, limit: int, types: Sequence[str]

@@ -179,6 +179,51 @@ exporters = Table(
     Column("url", String(2048), nullable=False),
     Column("secret", Text, nullable=False),
     Column("disabled_reason", Text),
+    Column("last_sequence", BigInteger, nullable=False, server_default="0"),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("exporter_uid", ForeignKey("exporters.uid", ondelete="CASCADE"), nullable=False),
+    Column("event_row_id", Serial, ForeignKey("events.id"), nullable=False),
+    _uid("subject_uid", nullable=False),
+    Column("sequence_number", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    _created(),
+    Index("ix_deliveries_exporter_uid_status", "exporter_uid", "status", "id"),
+    Index(
+        "ix_deliveries_pending_subject",
+        "exporter_uid",
+        "subject_uid",
+        "sequence_number",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        Serial,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("http_status", Integer),
+    Column("error", Text),
 )

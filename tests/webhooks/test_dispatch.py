@@ -1,0 +1,154 @@
+"""Delivery end to end on both engines: recipes change, the relay fans events out, the
+dispatcher POSTs them over loopback to a real receiver with programmable faults."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import select
+
+from provisio.domain.brands import BrandRules
+from provisio.domain.exporter import ExporterSpec
+from provisio.service import tenancy
+from provisio.service.exporters import create_exporter, update_exporter
+from provisio.service.recipes import create_recipe, update_recipe
+from provisio.service.relay import Relay
+from provisio.store.tables import deliveries, delivery_attempts
+from provisio.store.unit_of_work import Store
+from provisio.webhooks.dispatcher import GONE_REASON, Dispatcher
+from provisio.webhooks.schedule import RetrySchedule
+from provisio.webhooks.url_policy import UrlPolicy, parse_networks
+from tests.webhooks.receiver import WebhookReceiver, for_uid
+
+SECRET = "dispatch-test-secret-0123456789abcdef"
+RULES = BrandRules()
+POLICY = UrlPolicy(allow_http=True, allowed_networks=parse_networks("127.0.0.0/8"))
+TYPES = ("Device.ProvisioningRecipeCreated", "Device.ProvisioningRecipeUpdated")
+
+
+T = TypeVar("T")
+
+
+async def _eventually(read: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
+    """The dispatcher records an attempt just after the receiver answers it: poll briefly."""
+    for _ in range(200):
+        value = await read()
+        if done(value):
+            return value
+        await asyncio.sleep(0.025)
+    return value
+
+
+@dataclass
+class World:
+    store: Store
+    principal: tenancy.Principal
+    receiver: WebhookReceiver
+    exporter_uid: str
+
+    async def recipe(self, serial: str) -> str:
+        body = {"brand": "lg", "serialNumber": serial}
+        return (await create_recipe(self.store, self.principal, body, RULES)).uid
+
+    async def rename(self, uid: str, name: str) -> None:
+        await update_recipe(self.store, self.principal, uid, {"deviceName": name}, RULES)
+
+
+@pytest.fixture
+async def world(store: Store) -> AsyncIterator[World]:
+    made = await tenancy.bootstrap(store, "Acme", "Lobby")
+    principal = await tenancy.authenticate(store, made.token.header)
+    async with WebhookReceiver(secret=SECRET) as receiver:
+        spec = ExporterSpec("cms", TYPES, receiver.url, SECRET, enabled=True)
+        exporter = await create_exporter(store, principal, spec, POLICY)
+        schedule = RetrySchedule((0, 0.1, 0.1, 0.1), jitter=0)
+        dispatcher = Dispatcher(store, POLICY, schedule, timeout=2, poll_interval=0.05)
+        tasks = [
+            asyncio.create_task(Relay(store, 0.05).run()),
+            asyncio.create_task(dispatcher.run()),
+        ]
+        try:
+            yield World(store, principal, receiver, exporter.uid)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+async def test_changes_arrive_signed_with_increasing_sequence_numbers(world: World) -> None:
+    uid = await world.recipe("SN-1")
+    await world.rename(uid, "Lobby")
+    await world.receiver.wait_for(2, timeout=10)
+    sent = world.receiver.deliveries()
+    assert [d.event_type for d in sent] == list(TYPES)
+    assert all(d.verified for d in sent), [d.verification_error for d in sent]
+    assert [d.sequence for d in sent] == [1, 2]
+    assert {d.headers["X-SOS-Exporter-Config-Uid"] for d in sent} == {world.exporter_uid}
+    assert all(d.headers["webhook-id"] == d.json["id"] for d in sent)
+
+
+async def test_a_failing_endpoint_gets_the_same_event_again_while_others_flow(world: World) -> None:
+    stalled = await world.recipe("SN-1")
+    world.receiver.fail(times=2, status=503, when=for_uid(stalled))
+    other = await world.recipe("SN-2")
+    await world.receiver.wait_for(1, timeout=10, when=for_uid(other))
+    await world.receiver.wait_for(3, timeout=10, when=for_uid(stalled))
+    attempts = [d for d in world.receiver.deliveries() if d.uid == stalled]
+    assert [d.status for d in attempts] == [503, 503, 204]
+    assert len({d.event_id for d in attempts}) == 1
+    assert len({d.sequence for d in attempts}) == 1
+
+    async def recorded() -> list[int | None]:
+        async with world.store.reader() as uow:
+            query = select(delivery_attempts.c.http_status)
+            return list((await uow.conn.execute(query)).scalars().all())
+
+    rows = await _eventually(recorded, lambda rows: len(rows) == 4)
+    assert sorted(rows, key=str) == sorted([503, 503, 204, 204], key=str)
+
+
+async def test_one_recipe_stays_in_order_while_a_stalled_delivery_holds_it(world: World) -> None:
+    held_uid = await world.recipe("SN-1")
+    hold = world.receiver.hold(when=for_uid(held_uid))
+    await world.receiver.wait_for(1, timeout=10, when=for_uid(held_uid))
+    await world.rename(held_uid, "second")
+    free_uid = await world.recipe("SN-2")
+    await world.rename(free_uid, "flows")
+    await world.receiver.wait_for(2, timeout=10, when=for_uid(free_uid))
+    assert len([d for d in world.receiver.deliveries() if d.uid == held_uid]) == 1
+    hold.release()
+    await world.receiver.wait_for(2, timeout=10, when=for_uid(held_uid))
+    held = [d for d in world.receiver.deliveries() if d.uid == held_uid]
+    assert [d.event_type for d in held] == list(TYPES)
+    assert [d.sequence for d in held] == sorted(d.sequence or 0 for d in held)
+
+
+async def test_410_gone_fails_the_delivery_and_disables_the_exporter(world: World) -> None:
+    world.receiver.fail(status=410)
+    await world.recipe("SN-1")
+    await world.receiver.wait_for(1, timeout=10)
+    for _ in range(100):
+        async with world.store.reader() as uow:
+            exporter = await uow.exporters.get(
+                world.exporter_uid, [world.principal.organization_uid or ""]
+            )
+            statuses = (await uow.conn.execute(select(deliveries.c.status))).scalars().all()
+        if not exporter.spec.enabled:
+            break
+        await asyncio.sleep(0.05)
+    assert (exporter.spec.enabled, exporter.disabled_reason) == (False, GONE_REASON)
+    assert statuses == ["failed"]
+    await world.recipe("SN-2")  # a disabled exporter gets nothing queued
+    await asyncio.sleep(0.3)
+    assert len(world.receiver.deliveries()) == 1
+    await update_exporter(
+        world.store, world.principal, world.exporter_uid, {"enabled": True}, POLICY
+    )
+    await world.recipe("SN-3")
+    await world.receiver.wait_for(2, timeout=10)
+    assert world.receiver.deliveries()[-1].sequence == 2
