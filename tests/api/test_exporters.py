@@ -1,5 +1,6 @@
 """`/v1/event-stream/exporter`: CRUD, the write-only secret, event types and the URL rules."""
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from provisio.api.app import create_app
 from tests.conftest import Tenant, make_tenant, settings_for
 
 EXPORTERS = "/v1/event-stream/exporter"
+RECIPES = "/v1/provisioning-recipe"
 SECRET = "s" * 16 + "-exporter-secret-0123"
 PUBLIC_URL = "https://93.184.216.34/hooks/provisio?source=x"
 CONFIG = {
@@ -164,4 +166,116 @@ def test_development_settings_allow_http_to_loopback(dev_client: TestClient) -> 
     assert (
         dev_client.post(EXPORTERS, json=_body(config=config), headers=tenant.headers).status_code
         == 422
+    )
+
+
+@pytest.fixture
+def refusing_client(database_url: str) -> Iterator[TestClient]:
+    """Deliveries go to a closed loopback port, so every attempt fails fast; one attempt each."""
+    settings = settings_for(
+        database_url,
+        webhook_allow_http=True,
+        webhook_allowed_networks="127.0.0.0/8",
+        retry_schedule="0",
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _until(client: TestClient, url: str, tenant: Tenant, done: Any) -> Any:
+    for _ in range(200):
+        body = client.get(url, headers=tenant.headers).json()
+        if done(body):
+            return body
+        time.sleep(0.025)
+    return body
+
+
+def test_failed_deliveries_show_in_observability_and_can_be_replayed(
+    refusing_client: TestClient,
+) -> None:
+    client = refusing_client
+    tenant = make_tenant(client)
+    config = {**CONFIG, "url": "http://127.0.0.1:9/closed"}
+    exporter = _create(
+        client,
+        tenant,
+        config=config,
+        enabled=True,
+        subscribedEventTypes=["Device.ProvisioningRecipeCreated"],
+    )
+    url = f"{EXPORTERS}/{exporter['uid']}"
+    assert exporter["observability"] == {
+        "delivered": 0,
+        "retries": 0,
+        "errors": 0,
+        "recentFailures": [],
+    }
+    recipe = client.post(RECIPES, json={"brand": "lg", "serialNumber": "1"}, headers=tenant.headers)
+    assert recipe.status_code == 201
+    seen = _until(client, url, tenant, lambda body: body["observability"]["errors"] == 1)[
+        "observability"
+    ]
+    (failure,) = seen["recentFailures"]
+    assert failure["eventType"] == "Device.ProvisioningRecipeCreated"
+    assert failure["attempts"] == 1
+    assert "Connect" in failure["lastError"] or "refused" in failure["lastError"].lower()
+
+    (delivery,) = client.get(
+        f"{url}/deliveries", params={"status": "failed"}, headers=tenant.headers
+    ).json()
+    assert delivery["eventId"] == failure["eventId"]
+    assert delivery["sequenceNumber"] == 1
+    (attempt,) = delivery["attempts"]
+    assert "httpStatus" not in attempt
+    assert attempt["durationMs"] >= 0
+    assert (
+        client.get(
+            f"{url}/deliveries", params={"status": "delivered"}, headers=tenant.headers
+        ).json()
+        == []
+    )
+
+    replayed = client.post(f"{url}/replay", json={"status": "failed"}, headers=tenant.headers)
+    assert replayed.status_code == 202
+    assert replayed.json() == {"queued": 1}
+    both = _until(
+        client,
+        f"{url}/deliveries",
+        tenant,
+        lambda body: all(d["status"] == "failed" for d in body) and len(body) == 2,
+    )
+    assert [d["eventId"] for d in both] == [failure["eventId"]] * 2
+    assert [d["sequenceNumber"] for d in both] == [1, 2]
+    by_id = client.post(
+        f"{url}/replay", json={"eventIds": [failure["eventId"]]}, headers=tenant.headers
+    )
+    assert by_id.json() == {"queued": 1}
+    since = client.post(
+        f"{url}/replay", json={"since": "2000-01-01T00:00:00Z"}, headers=tenant.headers
+    )
+    assert since.json() == {"queued": 1}
+
+
+def test_replay_refuses_unknown_ids_and_ambiguous_bodies(
+    client: TestClient, tenant: Tenant
+) -> None:
+    exporter = _create(client, tenant)
+    url = f"{EXPORTERS}/{exporter['uid']}/replay"
+    unknown = client.post(
+        url, json={"eventIds": ["0197f2a4-3a5e-7b1c-9d2f-8c4e6a1b3d5f"]}, headers=tenant.headers
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["details"][0]["field"] == "eventIds"
+    for body in (
+        {},
+        {"status": "failed", "since": "2020-01-01T00:00:00Z"},
+        {"status": "delivered"},
+    ):
+        assert client.post(url, json=body, headers=tenant.headers).status_code == 422, body
+    other = make_tenant(client, "Other", "Else")
+    assert client.post(url, json={"status": "failed"}, headers=other.headers).status_code == 404
+    assert (
+        client.get(f"{EXPORTERS}/{exporter['uid']}/deliveries", headers=other.headers).status_code
+        == 404
     )

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 from provisio.api.schemas import OmittableBool, OmittableUid, RequestBody, ResponseBody, Text
 from provisio.domain.events import EVENT_TYPES
 from provisio.domain.exporter import MAX_URL, MIN_SECRET, Exporter
+from provisio.store.deliveries import DeliveryView, Observability
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
@@ -117,6 +118,41 @@ class ConfigOut(ResponseBody):
     auth: AuthOut = AuthOut()
 
 
+class RecentFailureOut(ResponseBody):
+    event_id: str
+    event_type: str
+    attempts: int
+    last_error: str | SkipJsonSchema[None] = None
+    last_attempt_at: datetime | SkipJsonSchema[None] = None
+
+
+class ObservabilityOut(ResponseBody):
+    delivered: int
+    retries: int
+    errors: int
+    last_successful_delivery_at: datetime | SkipJsonSchema[None] = None
+    recent_failures: list[RecentFailureOut]
+
+    @classmethod
+    def of(cls, seen: Observability) -> "ObservabilityOut":
+        return cls(
+            delivered=seen.delivered,
+            retries=seen.retries,
+            errors=seen.errors,
+            last_successful_delivery_at=seen.last_successful_delivery_at,
+            recent_failures=[
+                RecentFailureOut(
+                    event_id=f.event_id,
+                    event_type=f.event_type,
+                    attempts=f.attempts,
+                    last_error=f.last_error,
+                    last_attempt_at=f.last_attempt_at,
+                )
+                for f in seen.recent_failures
+            ],
+        )
+
+
 class ExporterOut(ResponseBody):
     uid: str
     organization_uid: str
@@ -128,9 +164,10 @@ class ExporterOut(ResponseBody):
     disabled_reason: str | SkipJsonSchema[None] = None
     created_at: datetime
     updated_at: datetime
+    observability: ObservabilityOut
 
     @classmethod
-    def of(cls, exporter: Exporter) -> "ExporterOut":
+    def of(cls, exporter: Exporter, seen: Observability) -> "ExporterOut":
         spec = exporter.spec
         return cls(
             uid=exporter.uid,
@@ -143,7 +180,71 @@ class ExporterOut(ResponseBody):
             disabled_reason=exporter.disabled_reason,
             created_at=exporter.created_at,
             updated_at=exporter.updated_at,
+            observability=ObservabilityOut.of(seen),
         )
+
+
+class AttemptOut(ResponseBody):
+    attempted_at: datetime
+    duration_ms: int
+    http_status: int | SkipJsonSchema[None] = None
+    error: str | SkipJsonSchema[None] = None
+
+
+class DeliveryOut(ResponseBody):
+    id: int
+    event_id: str
+    event_type: str
+    sequence_number: int
+    status: Literal["pending", "delivered", "failed"]
+    created_at: datetime
+    next_attempt_at: datetime | SkipJsonSchema[None] = None
+    delivered_at: datetime | SkipJsonSchema[None] = None
+    attempts: list[AttemptOut]
+
+    @classmethod
+    def of(cls, view: DeliveryView) -> "DeliveryOut":
+        return cls(
+            id=view.id,
+            event_id=view.event_id,
+            event_type=view.event_type,
+            sequence_number=view.sequence_number,
+            status=view.status,
+            created_at=view.created_at,
+            next_attempt_at=view.next_attempt_at,
+            delivered_at=view.delivered_at,
+            attempts=[
+                AttemptOut(
+                    attempted_at=a.attempted_at,
+                    duration_ms=a.duration_ms,
+                    http_status=a.http_status,
+                    error=a.error,
+                )
+                for a in view.attempts
+            ],
+        )
+
+
+class ReplayIn(RequestBody):
+    """Exactly one of: `eventIds`, `since`, or `status: "failed"`."""
+
+    event_ids: Annotated[list[str], Field(min_length=1, max_length=1000)] | SkipJsonSchema[None] = (
+        None
+    )
+    since: Annotated[datetime, Field(strict=False)] | SkipJsonSchema[None] = None
+    status: Literal["failed"] | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ReplayIn":
+        if len(self.model_fields_set) != 1:
+            raise PydanticCustomError(
+                "replay_choice", "send exactly one of eventIds, since or status"
+            )
+        return self
+
+
+class ReplayOut(ResponseBody):
+    queued: int
 
 
 class CountOut(ResponseBody):

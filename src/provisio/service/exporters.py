@@ -4,10 +4,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from provisio.domain.errors import InvalidInput
+from provisio.domain.errors import FieldProblem, InvalidInput
 from provisio.domain.exporter import Exporter, ExporterSpec, check_event_types
 from provisio.domain.ids import new_uid
 from provisio.service.tenancy import Principal, scope, target_organization
+from provisio.store.deliveries import (
+    DeliveryReader,
+    DeliveryRepository,
+    DeliveryView,
+    Observability,
+    replay_by_ids,
+    replay_failed,
+    replay_since,
+)
 from provisio.store.unit_of_work import Store
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 
@@ -73,3 +82,57 @@ async def delete_exporter(store: Store, principal: Principal, uid: str) -> None:
     async with store.unit_of_work() as uow:
         exporter = await uow.exporters.get(uid, await scope(uow, principal, None), for_update=True)
         await uow.exporters.remove(exporter)
+
+
+async def observe(store: Store, chosen: list[Exporter]) -> dict[str, Observability]:
+    """Delivery counters and recent failures of each exporter."""
+    async with store.reader() as uow:
+        reader = DeliveryReader(uow.conn)
+        return {exporter.uid: await reader.observability(exporter.uid) for exporter in chosen}
+
+
+async def list_deliveries(
+    store: Store, principal: Principal, uid: str, status: str | None, after: int, limit: int
+) -> list[DeliveryView]:
+    async with store.reader() as uow:
+        await uow.exporters.get(uid, await scope(uow, principal, None))
+        return await DeliveryReader(uow.conn).page(uid, status, after, limit)
+
+
+MAX_REPLAY = 10_000
+
+
+async def replay(
+    store: Store,
+    principal: Principal,
+    uid: str,
+    *,
+    event_ids: list[str] | None = None,
+    since: datetime | None = None,
+    failed: bool = False,
+) -> int:
+    """Deliver events again (same ids, new sequence numbers): the listed ones, those since a
+    time (of the subscribed types), or those whose delivery finally failed."""
+    async with store.unit_of_work() as uow:
+        exporter = await uow.exporters.get(uid, await scope(uow, principal, None), for_update=True)
+        repository = DeliveryRepository(uow.conn)
+        org = exporter.organization_uid
+        if event_ids is not None:
+            missing = sorted(set(event_ids) - await repository.known_event_ids(org, event_ids))
+            if missing:
+                problems = [FieldProblem("eventIds", f"no event {i} here") for i in missing]
+                raise InvalidInput("unknown event ids", problems)
+            chosen = replay_by_ids(org, event_ids)
+        elif since is not None:
+            chosen = replay_since(org, since, exporter.spec.subscribed_event_types)
+        elif failed:
+            chosen = replay_failed(uid)
+        else:
+            raise InvalidInput.of("status", "send eventIds, since or status: failed")
+        count = await repository.count(chosen)
+        if count > MAX_REPLAY:
+            field = "since" if since is not None else "status"
+            raise InvalidInput.of(field, f"would replay {count} events; at most {MAX_REPLAY}")
+        queued = await repository.replay(uid, chosen, datetime.now(UTC))
+    store.deliveries_queued.notify()
+    return queued

@@ -30,11 +30,12 @@ class Relay:
             if not await self._store.backend.lock_relay(conn):
                 return 0
             positioned = await EventLog(conn).assign_positions(BATCH)
-            if positioned:
-                await DeliveryRepository(conn).fan_out(positioned, datetime.now(UTC))
+            queued = await DeliveryRepository(conn).fan_out(positioned, datetime.now(UTC))
         if positioned:
             POSITIONED.inc(len(positioned))
             self._store.positions_assigned.notify()
+        if queued:
+            self._store.deliveries_queued.notify()
         return len(positioned)
 
     async def drain(self) -> int:

@@ -5,8 +5,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import Select, case, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.store.events import Positioned
@@ -47,6 +48,25 @@ class Outcome:
         return self.error or f"HTTP {self.http_status}"
 
 
+def replay_by_ids(organization_uid: str, event_ids: Sequence[str]) -> Select[Any]:
+    return select(events.c.id).where(
+        events.c.organization_uid == organization_uid, events.c.event_id.in_(event_ids)
+    )
+
+
+def replay_since(organization_uid: str, since: datetime, types: Sequence[str]) -> Select[Any]:
+    return select(events.c.id).where(
+        events.c.organization_uid == organization_uid,
+        events.c.created_at >= since,
+        events.c.type.in_(types),
+    )
+
+
+def replay_failed(exporter_uid: str) -> Select[Any]:
+    failed = (deliveries.c.exporter_uid == exporter_uid) & (deliveries.c.status == FAILED)
+    return select(deliveries.c.event_row_id).where(failed).distinct()
+
+
 class DeliveryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -54,49 +74,86 @@ class DeliveryRepository:
     async def fan_out(self, positioned: Sequence[Positioned], now: datetime) -> int:
         """Queue each event for every enabled exporter of its organization subscribed to its
         type, numbering them per exporter in feed order."""
+        if not positioned:
+            return 0
         orgs = {p.organization_uid for p in positioned}
         rows = await self._conn.execute(
             select(
-                exporters.c.uid,
-                exporters.c.organization_uid,
-                exporters.c.subscribed_event_types,
-                exporters.c.last_sequence,
-            ).where(exporters.c.organization_uid.in_(orgs), exporters.c.enabled.is_(True))
+                exporters.c.uid, exporters.c.organization_uid, exporters.c.subscribed_event_types
+            )
+            .where(exporters.c.organization_uid.in_(orgs), exporters.c.enabled.is_(True))
+            .order_by(exporters.c.id)
         )
         listeners: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
-        sequence: dict[str, int] = {}
         for row in rows:
-            listeners[row.organization_uid].append(
-                (row.uid, set(row.subscribed_event_types.split(",")))
-            )
-            sequence[row.uid] = int(row.last_sequence)
-        queued = []
-        for event in positioned:
-            for exporter_uid, types in listeners.get(event.organization_uid, []):
-                if event.type in types:
-                    sequence[exporter_uid] += 1
-                    queued.append(
-                        {
-                            "exporter_uid": exporter_uid,
-                            "event_row_id": event.row_id,
-                            "subject_uid": event.subject_uid,
-                            "sequence_number": sequence[exporter_uid],
-                            "status": PENDING,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                        }
-                    )
-        if not queued:
+            types = set(row.subscribed_event_types.split(","))
+            listeners[row.organization_uid].append((row.uid, types))
+        return await self._enqueue(
+            [
+                (exporter_uid, event.row_id, event.subject_uid)
+                for event in positioned
+                for exporter_uid, types in listeners.get(event.organization_uid, [])
+                if event.type in types
+            ],
+            now,
+        )
+
+    async def replay(self, exporter_uid: str, chosen: Select[Any], now: datetime) -> int:
+        """Queue the events `chosen` selects (their row ids) again for one exporter: the same
+        event ids, new sequence numbers, in feed order."""
+        picked = chosen.subquery()
+        rows = await self._conn.execute(
+            select(events.c.id, events.c.subject_uid)
+            .where(events.c.id.in_(select(picked.c[0])), events.c.position.is_not(None))
+            .order_by(events.c.position)
+        )
+        return await self._enqueue([(exporter_uid, row.id, row.subject_uid) for row in rows], now)
+
+    async def known_event_ids(self, organization_uid: str, event_ids: Sequence[str]) -> set[str]:
+        query = select(events.c.event_id).where(
+            events.c.organization_uid == organization_uid, events.c.event_id.in_(event_ids)
+        )
+        return set((await self._conn.execute(query)).scalars())
+
+    async def count(self, chosen: Select[Any]) -> int:
+        query = select(func.count()).select_from(chosen.subquery())
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def _enqueue(self, queue: list[tuple[str, int, str]], now: datetime) -> int:
+        """Insert pending deliveries (exporter uid, event row id, subject uid), numbering each
+        exporter's from its last sequence number (row-locked, so numbers are never reused)."""
+        if not queue:
             return 0
-        await self._conn.execute(insert(deliveries), queued)
-        used = {str(q["exporter_uid"]) for q in queued}
+        used = sorted({exporter_uid for exporter_uid, _, _ in queue})
+        locked = await self._conn.execute(
+            select(exporters.c.uid, exporters.c.last_sequence)
+            .where(exporters.c.uid.in_(used))
+            .order_by(exporters.c.uid)
+            .with_for_update()
+        )
+        sequence = {row.uid: int(row.last_sequence) for row in locked}
+        rows = []
+        for exporter_uid, row_id, subject_uid in queue:
+            sequence[exporter_uid] += 1
+            rows.append(
+                {
+                    "exporter_uid": exporter_uid,
+                    "event_row_id": row_id,
+                    "subject_uid": subject_uid,
+                    "sequence_number": sequence[exporter_uid],
+                    "status": PENDING,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+        await self._conn.execute(insert(deliveries), rows)
         for exporter_uid in used:
             await self._conn.execute(
                 update(exporters)
                 .where(exporters.c.uid == exporter_uid)
                 .values(last_sequence=sequence[exporter_uid])
             )
-        return len(queued)
+        return len(rows)
 
     async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
         """Lease due deliveries of enabled exporters whose earlier deliveries about the same
@@ -191,3 +248,126 @@ class DeliveryRepository:
             .where(exporters.c.uid == exporter_uid)
             .values(enabled=False, disabled_reason=reason, updated_at=now)
         )
+
+
+@dataclass(frozen=True)
+class Failure:
+    event_id: str
+    event_type: str
+    attempts: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Observability:
+    delivered: int
+    retries: int
+    errors: int
+    last_successful_delivery_at: datetime | None
+    recent_failures: list[Failure]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    attempted_at: datetime
+    duration_ms: int
+    http_status: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    event_id: str
+    event_type: str
+    sequence_number: int
+    status: str
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    attempts: list[Attempt]
+
+
+RECENT_FAILURES = 20
+
+
+class DeliveryReader:
+    """What an exporter's owner may see of its deliveries."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def observability(self, exporter_uid: str) -> Observability:
+        d = deliveries.c
+        totals = (
+            await self._conn.execute(
+                select(
+                    func.count().filter(d.status == DELIVERED),
+                    func.coalesce(func.sum(case((d.attempts > 1, d.attempts - 1), else_=0)), 0),
+                    func.count().filter(d.status == FAILED),
+                    func.max(d.delivered_at),
+                ).where(d.exporter_uid == exporter_uid)
+            )
+        ).one()
+        failures = await self._conn.execute(
+            select(events.c.event_id, events.c.type, d.attempts, d.last_error, d.finished_at)
+            .join(events, events.c.id == d.event_row_id)
+            .where(d.exporter_uid == exporter_uid, d.status == FAILED)
+            .order_by(d.finished_at.desc(), d.id.desc())
+            .limit(RECENT_FAILURES)
+        )
+        return Observability(
+            delivered=int(totals[0]),
+            retries=int(totals[1]),
+            errors=int(totals[2]),
+            last_successful_delivery_at=totals[3],
+            recent_failures=[Failure(*row) for row in failures],
+        )
+
+    async def page(
+        self, exporter_uid: str, status: str | None, after: int, limit: int
+    ) -> list[DeliveryView]:
+        d = deliveries.c
+        query = (
+            select(
+                d.id,
+                events.c.event_id,
+                events.c.type,
+                d.sequence_number,
+                d.status,
+                d.created_at,
+                d.next_attempt_at,
+                d.delivered_at,
+            )
+            .join(events, events.c.id == d.event_row_id)
+            .where(d.exporter_uid == exporter_uid, d.id > after)
+            .order_by(d.id)
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(d.status == status)
+        rows = list(await self._conn.execute(query))
+        tried: dict[int, list[Attempt]] = defaultdict(list)
+        if rows:
+            a = delivery_attempts.c
+            for row in await self._conn.execute(
+                select(a.delivery_id, a.attempted_at, a.duration_ms, a.http_status, a.error)
+                .where(a.delivery_id.in_([row.id for row in rows]))
+                .order_by(a.id)
+            ):
+                tried[row.delivery_id].append(Attempt(*row[1:]))
+        return [
+            DeliveryView(
+                id=row.id,
+                event_id=row.event_id,
+                event_type=row.type,
+                sequence_number=int(row.sequence_number),
+                status=row.status,
+                created_at=row.created_at,
+                next_attempt_at=row.next_attempt_at if row.status == PENDING else None,
+                delivered_at=row.delivered_at,
+                attempts=tried[row.id],
+            )
+            for row in rows
+        ]

@@ -46,6 +46,7 @@ class Store:
         self.backend = backend
         self.events_committed = Signal()
         self.positions_assigned = Signal()
+        self.deliveries_queued = Signal()
 
     @classmethod
     def open(cls, url: str) -> "Store":

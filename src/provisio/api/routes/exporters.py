@@ -1,18 +1,33 @@
 """`/v1/event-stream/exporter`: webhook endpoints of an organization."""
 
-from typing import Annotated
+from datetime import UTC
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
-from provisio.api.exporter_models import CountOut, ExporterCreate, ExporterOut, ExporterUpdate
+from provisio.api.exporter_models import (
+    CountOut,
+    DeliveryOut,
+    ExporterCreate,
+    ExporterOut,
+    ExporterUpdate,
+    ReplayIn,
+    ReplayOut,
+)
 from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
 from provisio.api.schemas import Uid
-from provisio.domain.exporter import ExporterSpec
+from provisio.domain.exporter import Exporter, ExporterSpec
 from provisio.service import exporters as use_cases
+from provisio.store.unit_of_work import Store
 
 router = APIRouter(prefix="/v1/event-stream/exporter", tags=["event stream"])
 OrganizationQuery = Annotated[Uid | None, Query(alias="organizationUid")]
+
+
+async def _out(store: Store, exporter: Exporter) -> ExporterOut:
+    seen = await use_cases.observe(store, [exporter])
+    return ExporterOut.of(exporter, seen[exporter.uid])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
@@ -36,7 +51,7 @@ async def create_exporter(
         store, principal, spec, settings.url_policy, body.organization_uid
     )
     response.headers["Location"] = f"{router.prefix}/{exporter.uid}"
-    return ExporterOut.of(exporter)
+    return await _out(store, exporter)
 
 
 @router.get("", response_model_exclude_none=True)
@@ -53,7 +68,9 @@ async def list_exporters(
     if len(page) > limit:
         page = page[:limit]
         set_next_link(request, response, page[-1][0])
-    return [ExporterOut.of(exporter) for _, exporter in page]
+    chosen = [exporter for _, exporter in page]
+    seen = await use_cases.observe(store, chosen)
+    return [ExporterOut.of(exporter, seen[exporter.uid]) for exporter in chosen]
 
 
 @router.get("/count")
@@ -65,7 +82,7 @@ async def count_exporters(
 
 @router.get("/{uid}", response_model_exclude_none=True)
 async def get_exporter(uid: str, store: StoreDep, principal: PrincipalDep) -> ExporterOut:
-    return ExporterOut.of(await use_cases.get_exporter(store, principal, uid))
+    return await _out(store, await use_cases.get_exporter(store, principal, uid))
 
 
 @router.put("/{uid}", response_model_exclude_none=True)
@@ -79,9 +96,47 @@ async def update_exporter(
     exporter = await use_cases.update_exporter(
         store, principal, uid, body.changes(), settings.url_policy
     )
-    return ExporterOut.of(exporter)
+    return await _out(store, exporter)
 
 
 @router.delete("/{uid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_exporter(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
     await use_cases.delete_exporter(store, principal, uid)
+
+
+@router.get("/{uid}/deliveries", response_model_exclude_none=True)
+async def list_deliveries(
+    uid: str,
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    principal: PrincipalDep,
+    status_: Annotated[
+        Literal["pending", "delivered", "failed"] | None, Query(alias="status")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = 0,
+) -> list[DeliveryOut]:
+    """Deliveries with every attempt (time, HTTP status or error, duration), oldest first."""
+    page = await use_cases.list_deliveries(store, principal, uid, status_, after, limit + 1)
+    if len(page) > limit:
+        page = page[:limit]
+        set_next_link(request, response, page[-1].id)
+    return [DeliveryOut.of(view) for view in page]
+
+
+@router.post("/{uid}/replay", status_code=status.HTTP_202_ACCEPTED)
+async def replay(uid: str, body: ReplayIn, store: StoreDep, principal: PrincipalDep) -> ReplayOut:
+    """Deliver events again with the same event ids (and new sequence numbers)."""
+    since = body.since
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    queued = await use_cases.replay(
+        store,
+        principal,
+        uid,
+        event_ids=body.event_ids,
+        since=since,
+        failed=body.status == "failed",
+    )
+    return ReplayOut(queued=queued)
