@@ -2,82 +2,14 @@
 dispatcher POSTs them over loopback to a real receiver with programmable faults."""
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import TypeVar
 
-import pytest
 from sqlalchemy import select
 
-from provisio.domain.brands import BrandRules
-from provisio.domain.exporter import ExporterSpec
-from provisio.service import tenancy
-from provisio.service.exporters import create_exporter, update_exporter
-from provisio.service.recipes import create_recipe, update_recipe
-from provisio.service.relay import Relay
+from provisio.service.exporters import update_exporter
 from provisio.store.tables import deliveries, delivery_attempts
-from provisio.store.unit_of_work import Store
-from provisio.webhooks.dispatcher import GONE_REASON, Dispatcher
-from provisio.webhooks.schedule import RetrySchedule
-from provisio.webhooks.url_policy import UrlPolicy, parse_networks
-from tests.webhooks.receiver import WebhookReceiver, for_uid
-
-SECRET = "dispatch-test-secret-0123456789abcdef"
-RULES = BrandRules()
-POLICY = UrlPolicy(allow_http=True, allowed_networks=parse_networks("127.0.0.0/8"))
-TYPES = ("Device.ProvisioningRecipeCreated", "Device.ProvisioningRecipeUpdated")
-
-
-T = TypeVar("T")
-
-
-async def _eventually(read: Callable[[], Awaitable[T]], done: Callable[[T], bool]) -> T:
-    """The dispatcher records an attempt just after the receiver answers it: poll briefly."""
-    for _ in range(200):
-        value = await read()
-        if done(value):
-            return value
-        await asyncio.sleep(0.025)
-    return value
-
-
-@dataclass
-class World:
-    store: Store
-    principal: tenancy.Principal
-    receiver: WebhookReceiver
-    exporter_uid: str
-
-    async def recipe(self, serial: str) -> str:
-        body = {"brand": "lg", "serialNumber": serial}
-        return (await create_recipe(self.store, self.principal, body, RULES)).uid
-
-    async def rename(self, uid: str, name: str) -> None:
-        await update_recipe(self.store, self.principal, uid, {"deviceName": name}, RULES)
-
-
-@pytest.fixture
-async def world(store: Store) -> AsyncIterator[World]:
-    made = await tenancy.bootstrap(store, "Acme", "Lobby")
-    principal = await tenancy.authenticate(store, made.token.header)
-    async with WebhookReceiver(secret=SECRET) as receiver:
-        spec = ExporterSpec("cms", TYPES, receiver.url, SECRET, enabled=True)
-        exporter = await create_exporter(store, principal, spec, POLICY)
-        schedule = RetrySchedule((0, 0.1, 0.1, 0.1), jitter=0)
-        dispatcher = Dispatcher(store, POLICY, schedule, timeout=2, poll_interval=0.05)
-        tasks = [
-            asyncio.create_task(Relay(store, 0.05).run()),
-            asyncio.create_task(dispatcher.run()),
-        ]
-        try:
-            yield World(store, principal, receiver, exporter.uid)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+from provisio.webhooks.dispatcher import GONE_REASON
+from tests.webhooks.conftest import POLICY, TYPES, World, eventually
+from tests.webhooks.receiver import for_uid
 
 
 async def test_changes_arrive_signed_with_increasing_sequence_numbers(world: World) -> None:
@@ -108,7 +40,7 @@ async def test_a_failing_endpoint_gets_the_same_event_again_while_others_flow(wo
             query = select(delivery_attempts.c.http_status)
             return list((await uow.conn.execute(query)).scalars().all())
 
-    rows = await _eventually(recorded, lambda rows: len(rows) == 4)
+    rows = await eventually(recorded, lambda rows: len(rows) == 4)
     assert sorted(rows, key=str) == sorted([503, 503, 204, 204], key=str)
 
 

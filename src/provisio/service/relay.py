@@ -8,6 +8,7 @@ from prometheus_client import Counter
 
 from provisio.store.deliveries import DeliveryRepository
 from provisio.store.events import EventLog
+from provisio.store.signal import wait_any
 from provisio.store.unit_of_work import Store
 
 log = structlog.get_logger(__name__)
@@ -45,13 +46,13 @@ class Relay:
             total += count
         return total
 
-    async def run(self) -> None:
-        while True:
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until `stop` is set: between transactions, so shutting down never cuts one short."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
             ticket = self._store.events_committed.ticket()
             try:
                 await self.drain()
-            except asyncio.CancelledError:
-                raise
             except Exception:  # a database hiccup must not kill the relay; retry shortly
                 log.exception("relay.failed")
-            await self._store.events_committed.wait(ticket, self._poll_interval)
+            await wait_any([ticket, stop], self._poll_interval)

@@ -242,6 +242,24 @@ class DeliveryRepository:
             update(deliveries).where(deliveries.c.id == claimed.delivery_id).values(values)
         )
 
+    async def failing_since(self, exporter_uid: str) -> datetime | None:
+        """When the exporter's current run of failed attempts began (None if the last attempt
+        succeeded or there is none)."""
+        d, a = deliveries.c, delivery_attempts.c
+        of_exporter = select(d.id).where(d.exporter_uid == exporter_uid)
+        last_success = (
+            await self._conn.execute(
+                select(func.max(a.attempted_at)).where(
+                    a.delivery_id.in_(of_exporter), a.http_status >= 200, a.http_status < 300
+                )
+            )
+        ).scalar_one()
+        failures = select(func.min(a.attempted_at)).where(a.delivery_id.in_(of_exporter))
+        if last_success is not None:
+            failures = failures.where(a.attempted_at > last_success)
+        since: datetime | None = (await self._conn.execute(failures)).scalar_one()
+        return since
+
     async def disable_exporter(self, exporter_uid: str, reason: str, now: datetime) -> None:
         await self._conn.execute(
             update(exporters)

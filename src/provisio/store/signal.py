@@ -25,3 +25,13 @@ class Signal:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await ticket.wait()
+
+
+async def wait_any(events: list[asyncio.Event], seconds: float) -> None:
+    """Return when any of `events` is set, or after `seconds`."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

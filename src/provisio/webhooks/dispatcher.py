@@ -7,9 +7,11 @@ previous one is finished (see DeliveryRepository.claim).
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import socket
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +31,8 @@ from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 log = structlog.get_logger(__name__)
 
 GONE_REASON = "the endpoint answered 410 Gone"
+PER_HOST = 20
+"""Requests in flight to one host and port at a time."""
 
 
 class PolicyResolver(AbstractResolver):
@@ -46,11 +50,49 @@ class PolicyResolver(AbstractResolver):
             try:
                 self._policy.check_address(ipaddress.ip_address(result["host"]))
             except UnsafeWebhookUrl as error:
-                raise OSError(str(error)) from None
+                # errno + strerror: aiohttp's ClientConnectorDNSError shows only the strerror.
+                raise OSError(errno.EACCES, f"refused: {error}") from None
         return results
 
     async def close(self) -> None:
         await self._resolver.close()
+
+
+def check_literal_address(policy: UrlPolicy, url: str) -> tuple[str, int]:
+    """The URL's form, and its host when that is an IP address: aiohttp connects to an address
+    literal without asking the resolver, so PolicyResolver never sees it. Returns host, port."""
+    host, port = policy.check_url(url)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host, port  # a name: PolicyResolver checks every address it resolves to
+    policy.check_address(address)
+    return host, port
+
+
+class HostSlots:
+    """At most `size` requests in flight per host and port. Deliveries wait for a slot here,
+    before their timeout starts: waiting in aiohttp's connection pool would count against the
+    timeout and record the dispatcher's own backlog as the endpoint's failure."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._slots: dict[tuple[str, int], tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str, port: int) -> AsyncIterator[None]:
+        key = (host.lower(), port)
+        semaphore, users = self._slots.get(key, (asyncio.Semaphore(self._size), 0))
+        self._slots[key] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[key]
+            if users == 1:
+                del self._slots[key]
+            else:
+                self._slots[key] = (semaphore, users - 1)
 
 
 def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
@@ -78,7 +120,12 @@ class Dispatcher:
         timeout: float,
         poll_interval: float,
         concurrency: int = 100,
+        lease: float | None = None,
     ) -> None:
+        """`lease`: seconds a claimed delivery stays reserved to this dispatcher; if it dies
+        mid-request, another one retries the delivery after that. A delivery is sent only while
+        its request can end within the lease, so it must exceed `timeout` (default: `timeout`
+        + 30 s)."""
         self._store = store
         self._policy = policy
         self._schedule = schedule
@@ -87,22 +134,27 @@ class Dispatcher:
         self._concurrency = concurrency
         self._finished = Signal()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._lease = timedelta(seconds=timeout + 30)
+        self._lease = timedelta(seconds=timeout + 30 if lease is None else lease)
+        self._slots = HostSlots(PER_HOST)
 
     async def run(self) -> None:
-        connector = aiohttp.TCPConnector(limit_per_host=20, resolver=PolicyResolver(self._policy))
+        connector = aiohttp.TCPConnector(
+            limit=self._concurrency,
+            limit_per_host=PER_HOST,
+            resolver=PolicyResolver(self._policy),
+        )
         async with aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
         ) as session:
             try:
                 while True:
-                    ticket = self._store.positions_assigned.ticket()
+                    queued = self._store.deliveries_queued.ticket()
                     finished = self._finished.ticket()
                     try:
                         await self._claim_and_start(session)
                     except Exception:  # the database may hiccup; try again shortly
                         log.exception("dispatcher.claim_failed")
-                    await _first(ticket, finished, self._poll_interval)
+                    await _first(queued, finished, self._poll_interval)
             finally:
                 for task in list(self._tasks):
                     task.cancel()
@@ -113,23 +165,44 @@ class Dispatcher:
         free = self._concurrency - len(self._tasks)
         if free <= 0:
             return
+        # Taken before the claim, so this dispatcher's idea of when its lease ends is early.
+        lease_ends = asyncio.get_running_loop().time() + self._lease.total_seconds()
         async with self._store.backend.write() as conn:
             claimed = await DeliveryRepository(conn).claim(datetime.now(UTC), free, self._lease)
         for item in claimed:
-            task = asyncio.create_task(self._deliver(session, item))
+            task = asyncio.create_task(self._deliver(session, item, lease_ends))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, session: aiohttp.ClientSession, claimed: Claimed) -> None:
+    async def _deliver(
+        self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
+    ) -> None:
         try:
-            outcome, retry_after = await self._send(session, claimed)
-            await self._record(claimed, outcome, retry_after)
+            sent = await self._send(session, claimed, lease_ends)
+            if sent is not None:
+                await self._record(claimed, *sent)
         except Exception:
             log.exception("dispatcher.deliver_failed", delivery=claimed.delivery_id)
         finally:
             self._finished.notify()
 
     async def _send(
+        self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
+    ) -> tuple[Outcome, float | None] | None:
+        """The attempt's outcome and any Retry-After; None when the delivery waited so long for
+        a slot that the request could outlast the lease (it is claimed again once that ends)."""
+        try:
+            host, port = check_literal_address(self._policy, claimed.url)
+        except UnsafeWebhookUrl as failure:
+            outcome = Outcome(datetime.now(UTC), 0, error=f"{type(failure).__name__}: {failure}")
+            return outcome, None
+        async with self._slots.hold(host, port):
+            if asyncio.get_running_loop().time() + self._timeout > lease_ends:
+                log.info("dispatcher.lease_ran_out_in_queue", delivery=claimed.delivery_id)
+                return None
+            return await self._post(session, claimed)
+
+    async def _post(
         self, session: aiohttp.ClientSession, claimed: Claimed
     ) -> tuple[Outcome, float | None]:
         started = datetime.now(UTC)
@@ -139,7 +212,6 @@ class Dispatcher:
         error: str | None = None
         retry_after: float | None = None
         try:
-            self._policy.check_url(claimed.url)
             async with session.post(
                 claimed.url, data=claimed.body, headers=headers, allow_redirects=False
             ) as response:
@@ -148,7 +220,7 @@ class Dispatcher:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
         except TimeoutError:
             error = f"no answer within {self._timeout:g} s"
-        except (aiohttp.ClientError, OSError, UnsafeWebhookUrl) as failure:
+        except (aiohttp.ClientError, OSError) as failure:
             error = f"{type(failure).__name__}: {failure}"
         duration = int((time.perf_counter() - clock) * 1000)
         return Outcome(started, duration, status, error), retry_after
