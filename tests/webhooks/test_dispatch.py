@@ -2,12 +2,13 @@
 dispatcher POSTs them over loopback to a real receiver with programmable faults."""
 
 import asyncio
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from provisio.service.exporters import update_exporter
 from provisio.store.tables import deliveries, delivery_attempts
-from provisio.webhooks.dispatcher import GONE_REASON
+from provisio.webhooks.dispatcher import FAILING_REASON, GONE_REASON
 from tests.webhooks.conftest import POLICY, TYPES, World, eventually
 from tests.webhooks.receiver import for_uid
 
@@ -84,3 +85,46 @@ async def test_410_gone_fails_the_delivery_and_disables_the_exporter(world: Worl
     await world.recipe("SN-3")
     await world.receiver.wait_for(2, timeout=10)
     assert world.receiver.deliveries()[-1].sequence == 2
+
+
+async def test_an_exporter_failing_everything_for_5_days_is_disabled(world: World) -> None:
+    world.receiver.fail(status=500, times=None)
+    await world.recipe("SN-1")
+    await eventually(world.attempts, lambda rows: len(rows) >= 1)
+    await _backdate_attempts(world, timedelta(days=6))  # as if the failures began 6 days ago
+    await world.recipe("SN-2")  # its failing delivery finds the exporter failing for 6 days
+
+    async def state() -> tuple[bool, str | None]:
+        async with world.store.reader() as uow:
+            org = world.principal.organization_uid or ""
+            exporter = await uow.exporters.get(world.exporter_uid, [org])
+        return exporter.spec.enabled, exporter.disabled_reason
+
+    assert await eventually(state, lambda s: not s[0]) == (False, FAILING_REASON)
+
+
+async def test_a_success_resets_the_5_day_clock(world: World) -> None:
+    world.receiver.fail(status=500, times=1)
+    await world.recipe("SN-1")
+    await eventually(world.attempts, lambda rows: len(rows) >= 2)
+    await _backdate_attempts(world, timedelta(days=6))
+    world.receiver.fail(status=500, times=1)
+    await world.recipe("SN-2")
+    await world.receiver.wait_for(4, timeout=10)
+    async with world.store.reader() as uow:
+        exporter = await uow.exporters.get(
+            world.exporter_uid, [world.principal.organization_uid or ""]
+        )
+    assert exporter.spec.enabled
+
+
+async def _backdate_attempts(world: World, by: timedelta) -> None:
+    async with world.store.unit_of_work() as uow:
+        table = delivery_attempts.c
+        rows = list(await uow.conn.execute(select(table.id, table.attempted_at)))
+        for row in rows:
+            await uow.conn.execute(
+                update(delivery_attempts)
+                .where(table.id == row.id)
+                .values(attempted_at=row.attempted_at - by)
+            )

@@ -1,7 +1,5 @@
 """The FastAPI application: routes, error handling, limits, and (embedded mode) the relay."""
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,11 +10,10 @@ from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
 from provisio.api.routes import events, exporters, health, organizations, recipes
-from provisio.service.relay import Relay
+from provisio.background import background as run_background
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
-from provisio.webhooks.dispatcher import dispatcher_for
 
 
 def create_app(
@@ -34,17 +31,13 @@ def create_app(
         if run_migrations:
             await migrate(store.backend)
         app.state.store = store
-        tasks = []
-        if background:
-            tasks.append(asyncio.create_task(Relay(store, settings.relay_poll_interval).run()))
-            tasks.append(asyncio.create_task(dispatcher_for(store, settings).run()))
         try:
-            yield
+            if background:
+                async with run_background(store, settings):
+                    yield
+            else:
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await store.close()
 
     app = FastAPI(

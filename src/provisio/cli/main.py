@@ -12,14 +12,13 @@ import uvicorn
 from rich.console import Console
 
 from provisio.api.app import create_app
+from provisio.background import background
 from provisio.domain.errors import DomainError
 from provisio.domain.events import PAYLOAD_MODELS, envelope_schema
 from provisio.service import tenancy
-from provisio.service.relay import Relay
 from provisio.settings import Settings
 from provisio.store.migrate import migrate as run_migrations
 from provisio.store.unit_of_work import Store
-from provisio.webhooks.dispatcher import dispatcher_for
 
 app = typer.Typer(
     help="provisio: device provisioning with a signed domain-event stream.",
@@ -118,8 +117,8 @@ def worker(database_url: DatabaseUrl = None) -> None:
     console.print("provisio worker: relay and dispatcher running (Ctrl-C to stop)")
 
     async def work(store: Store) -> None:
-        relay = Relay(store, settings.relay_poll_interval)
-        await asyncio.gather(relay.run(), dispatcher_for(store, settings).run())
+        async with background(store, settings) as tasks:
+            await asyncio.gather(*tasks)
 
     try:
         _run(settings, work)

@@ -13,7 +13,6 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 import structlog
@@ -23,7 +22,7 @@ from aiohttp.resolver import DefaultResolver
 from provisio.sdk.signatures import sign_sos, sign_standard
 from provisio.settings import Settings
 from provisio.store.deliveries import Claimed, DeliveryRepository, Outcome
-from provisio.store.signal import Signal
+from provisio.store.signal import Signal, wait_any
 from provisio.store.unit_of_work import Store
 from provisio.webhooks.schedule import RetrySchedule, parse_retry_after
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
@@ -31,6 +30,8 @@ from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 log = structlog.get_logger(__name__)
 
 GONE_REASON = "the endpoint answered 410 Gone"
+FAILING_LIMIT = timedelta(days=5)
+FAILING_REASON = "every delivery attempt failed for 5 days"
 PER_HOST = 20
 """Requests in flight to one host and port at a time."""
 
@@ -137,7 +138,10 @@ class Dispatcher:
         self._lease = timedelta(seconds=timeout + 30 if lease is None else lease)
         self._slots = HostSlots(PER_HOST)
 
-    async def run(self) -> None:
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Until `stop` is set. Claims happen between transactions; deliveries still in flight
+        are then cancelled, and their leases let another dispatcher take them over."""
+        stop = stop or asyncio.Event()
         connector = aiohttp.TCPConnector(
             limit=self._concurrency,
             limit_per_host=PER_HOST,
@@ -147,14 +151,14 @@ class Dispatcher:
             connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
         ) as session:
             try:
-                while True:
+                while not stop.is_set():
                     queued = self._store.deliveries_queued.ticket()
                     finished = self._finished.ticket()
                     try:
                         await self._claim_and_start(session)
                     except Exception:  # the database may hiccup; try again shortly
                         log.exception("dispatcher.claim_failed")
-                    await _first(queued, finished, self._poll_interval)
+                    await wait_any([queued, finished, stop], self._poll_interval)
             finally:
                 for task in list(self._tasks):
                     task.cancel()
@@ -235,6 +239,10 @@ class Dispatcher:
             await repository.record(claimed, outcome, next_at)
             if gone:
                 await repository.disable_exporter(claimed.exporter_uid, GONE_REASON, now)
+            elif not outcome.succeeded:
+                since = await repository.failing_since(claimed.exporter_uid)
+                if since is not None and now - since >= FAILING_LIMIT:
+                    await repository.disable_exporter(claimed.exporter_uid, FAILING_REASON, now)
 
 
 def dispatcher_for(store: Store, settings: Settings) -> Dispatcher:
@@ -245,16 +253,3 @@ def dispatcher_for(store: Store, settings: Settings) -> Dispatcher:
         timeout=settings.delivery_timeout,
         poll_interval=settings.relay_poll_interval,
     )
-
-
-async def _first(first: asyncio.Event, second: asyncio.Event, seconds: float) -> None:
-    """Wait until either event is set, or `seconds` pass."""
-    waiters: list[asyncio.Task[Any]] = [
-        asyncio.create_task(first.wait()),
-        asyncio.create_task(second.wait()),
-    ]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

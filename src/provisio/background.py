@@ -1,0 +1,30 @@
+"""The relay and the webhook dispatcher, run together and stopped gracefully."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from provisio.service.relay import Relay
+from provisio.settings import Settings
+from provisio.store.unit_of_work import Store
+from provisio.webhooks.dispatcher import dispatcher_for
+
+STOP_GRACE = 5.0
+"""Seconds the workers get to finish the transaction they are in before being cancelled."""
+
+
+@asynccontextmanager
+async def background(store: Store, settings: Settings) -> AsyncIterator[list[asyncio.Task[None]]]:
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(Relay(store, settings.relay_poll_interval).run(stop)),
+        asyncio.create_task(dispatcher_for(store, settings).run(stop)),
+    ]
+    try:
+        yield tasks
+    finally:
+        stop.set()
+        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
