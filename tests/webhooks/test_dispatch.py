@@ -2,14 +2,19 @@
 dispatcher POSTs them over loopback to a real receiver with programmable faults."""
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from standardwebhooks import Webhook
 
-from provisio.service.exporters import update_exporter
+from provisio.service.exporters import replay, update_exporter
 from provisio.store.tables import deliveries, delivery_attempts
 from provisio.webhooks.dispatcher import FAILING_REASON, GONE_REASON
-from tests.webhooks.conftest import POLICY, TYPES, World, eventually
+from tests.webhooks.conftest import POLICY, SECRET, TYPES, World, eventually
 from tests.webhooks.receiver import for_uid
 
 
@@ -128,3 +133,32 @@ async def _backdate_attempts(world: World, by: timedelta) -> None:
                 .where(table.id == row.id)
                 .values(attempted_at=row.attempted_at - by)
             )
+
+
+async def test_signatures_verify_independently_of_the_sdk(world: World) -> None:
+    await world.recipe("SN-1")
+    await world.receiver.wait_for(1, timeout=10)
+    (sent,) = world.receiver.deliveries()
+    timestamp = sent.headers["X-SOS-Timestamp"]
+    message = b"POST" + world.receiver.url.encode() + timestamp.encode() + sent.body
+    expected = base64.b64encode(hmac.new(SECRET.encode(), message, hashlib.sha256).digest())
+    assert sent.headers["X-SOS-Signature"] == "v1=" + expected.decode()
+    headers = {k: v for k, v in sent.headers.items() if k.lower().startswith("webhook-")}
+    assert Webhook(SECRET.encode()).verify(sent.body, headers)["id"] == sent.event_id
+    assert abs(int(timestamp) - time.time()) < 60
+
+
+async def test_replay_sends_the_same_event_id_with_a_new_sequence_number(world: World) -> None:
+    await world.recipe("SN-1")
+    await world.receiver.wait_for(1, timeout=10)
+    (first,) = world.receiver.deliveries()
+    assert first.event_id is not None
+    queued = await replay(
+        world.store, world.principal, world.exporter_uid, event_ids=[first.event_id]
+    )
+    assert queued == 1
+    await world.receiver.wait_for(2, timeout=10)
+    again = world.receiver.deliveries()[1]
+    assert again.event_id == first.event_id
+    assert (first.sequence, again.sequence) == (1, 2)
+    assert again.body == first.body
