@@ -162,3 +162,21 @@ async def test_replay_sends_the_same_event_id_with_a_new_sequence_number(world: 
     assert again.event_id == first.event_id
     assert (first.sequence, again.sequence) == (1, 2)
     assert again.body == first.body
+
+
+async def test_queued_deliveries_wait_while_disabled_and_resume_on_enable(world: World) -> None:
+    failing = world.receiver.fail(status=503, times=None)
+    await world.recipe("SN-1")
+    await eventually(world.attempts, lambda rows: len(rows) >= 1)
+    await update_exporter(
+        world.store, world.principal, world.exporter_uid, {"enabled": False}, POLICY
+    )
+    failing.cancel()
+    sent = len(world.receiver.deliveries())
+    await asyncio.sleep(0.4)  # several retry intervals: a disabled exporter gets nothing
+    assert len(world.receiver.deliveries()) == sent
+    await update_exporter(
+        world.store, world.principal, world.exporter_uid, {"enabled": True}, POLICY
+    )
+    await world.receiver.wait_for(sent + 1, timeout=10)
+    assert world.receiver.deliveries()[-1].status == 204
