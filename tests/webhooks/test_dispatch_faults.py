@@ -253,10 +253,12 @@ async def test_a_delivery_queued_past_its_lease_is_not_sent_twice(idle_world: Wo
     for serial in range(count):
         await world.recipe(f"SN-{serial}")
     await eventually(world.deliveries, lambda rows: len(rows) == count)
-    world.receiver.delay(0.3, times=None)  # the last 4 could start at 0.3 s, end at 0.65 s
-    world.start(world.dispatcher(timeout=0.35, lease=0.5))
+    # 20 connections per host: the last 4 could start at 0.9 s and end at 1.9 s, past the
+    # 1.5 s lease; the first 20 end at 0.9 s, leaving 0.6 s to record them even on a busy CI.
+    world.receiver.delay(0.9, times=None)
+    world.start(world.dispatcher(timeout=1.0, lease=1.5))
     await eventually(world.deliveries, lambda rows: all(row.lease_expires_at for row in rows))
-    world.start(world.dispatcher(timeout=0.35, lease=0.5))
+    world.start(world.dispatcher(timeout=1.0, lease=1.5))
     rows = await _settled_deliveries(world, count)
     assert [(row.status, row.attempts) for row in rows] == [(DELIVERED, 1)] * count
     sent = world.receiver.event_ids()

@@ -31,7 +31,10 @@ class BodyLimits:
         limit = self.max_bulk_bytes if bulk else self.max_body_bytes
         length = headers.get("content-length")
         has_body = headers.get("transfer-encoding") is not None or length not in (None, "0")
-        if length is not None and (not length.isdigit() or int(length) > limit):
+        if length is not None and not length.isdigit():
+            await self._refuse(scope, receive, send, 400, "Content-Length is not a number")
+            return
+        if length is not None and int(length) > limit:
             await self._refuse(scope, receive, send, 413, f"request body exceeds {limit} bytes")
             return
         media = headers.get("content-type", "").split(";")[0].strip().lower()
