@@ -46,7 +46,7 @@ def _one_event(attempts: list[Delivery]) -> None:
 
 async def test_a_timeout_is_an_error_attempt_and_the_event_is_retried(idle_world: World) -> None:
     world = idle_world
-    world.start(world.dispatcher(timeout=0.3))
+    world.start(world.dispatcher(timeout=0.6))
     world.receiver.delay(5.0)  # far beyond the timeout; the receiver lets go when it closes
     await world.recipe("SN-1")
     sent = await world.receiver.wait_for(2)
@@ -56,7 +56,7 @@ async def test_a_timeout_is_an_error_attempt_and_the_event_is_retried(idle_world
     assert (row.status, row.attempts, row.sequence_number) == (DELIVERED, 2, 1)
     assert row.event_id == sent[0].event_id
     assert await world.attempts() == [
-        AttemptRow(row.id, None, "no answer within 0.3 s"),
+        AttemptRow(row.id, None, "no answer within 0.6 s"),
         AttemptRow(row.id, 204, None),
     ]
 
@@ -238,8 +238,10 @@ async def test_waiting_for_a_connection_does_not_count_against_the_timeout(
     for serial in range(count):
         await world.recipe(f"SN-{serial}")
     await eventually(world.deliveries, lambda rows: len(rows) == count)
-    world.receiver.delay(0.2, times=None)
-    world.start(world.dispatcher(timeout=0.3))
+    # The last 4 wait 0.8 s for a connection, then take 0.8 s: 1.6 s in all, past the 1.4 s
+    # timeout, which must therefore start only once the request does.
+    world.receiver.delay(0.8, times=None)
+    world.start(world.dispatcher(timeout=1.4))
     rows = await _settled_deliveries(world, count)
     assert [(row.status, row.attempts) for row in rows] == [(DELIVERED, 1)] * count
     assert len(world.receiver.deliveries()) == count
