@@ -3,14 +3,14 @@
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from provisio.api.schemas import OmittableBool, OmittableUid, RequestBody, ResponseBody, Text
 from provisio.domain.events import EVENT_TYPES
 from provisio.domain.exporter import MAX_URL, MIN_SECRET, Exporter
-from provisio.store.deliveries import DeliveryView, Observability
+from provisio.store.deliveries import Observability
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
@@ -119,6 +119,8 @@ class ConfigOut(ResponseBody):
 
 
 class RecentFailureOut(ResponseBody):
+    model_config = ConfigDict(from_attributes=True)
+
     event_id: str
     event_type: str
     attempts: int
@@ -127,30 +129,13 @@ class RecentFailureOut(ResponseBody):
 
 
 class ObservabilityOut(ResponseBody):
+    model_config = ConfigDict(from_attributes=True)
+
     delivered: int
     retries: int
     errors: int
     last_successful_delivery_at: datetime | SkipJsonSchema[None] = None
     recent_failures: list[RecentFailureOut]
-
-    @classmethod
-    def of(cls, seen: Observability) -> "ObservabilityOut":
-        return cls(
-            delivered=seen.delivered,
-            retries=seen.retries,
-            errors=seen.errors,
-            last_successful_delivery_at=seen.last_successful_delivery_at,
-            recent_failures=[
-                RecentFailureOut(
-                    event_id=f.event_id,
-                    event_type=f.event_type,
-                    attempts=f.attempts,
-                    last_error=f.last_error,
-                    last_attempt_at=f.last_attempt_at,
-                )
-                for f in seen.recent_failures
-            ],
-        )
 
 
 class ExporterOut(ResponseBody):
@@ -180,11 +165,13 @@ class ExporterOut(ResponseBody):
             disabled_reason=exporter.disabled_reason,
             created_at=exporter.created_at,
             updated_at=exporter.updated_at,
-            observability=ObservabilityOut.of(seen),
+            observability=ObservabilityOut.model_validate(seen),
         )
 
 
 class AttemptOut(ResponseBody):
+    model_config = ConfigDict(from_attributes=True)
+
     attempted_at: datetime
     duration_ms: int
     http_status: int | SkipJsonSchema[None] = None
@@ -192,6 +179,10 @@ class AttemptOut(ResponseBody):
 
 
 class DeliveryOut(ResponseBody):
+    """Read straight from the store's DeliveryView (same field names)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     event_id: str
     event_type: str
@@ -201,28 +192,6 @@ class DeliveryOut(ResponseBody):
     next_attempt_at: datetime | SkipJsonSchema[None] = None
     delivered_at: datetime | SkipJsonSchema[None] = None
     attempts: list[AttemptOut]
-
-    @classmethod
-    def of(cls, view: DeliveryView) -> "DeliveryOut":
-        return cls(
-            id=view.id,
-            event_id=view.event_id,
-            event_type=view.event_type,
-            sequence_number=view.sequence_number,
-            status=view.status,
-            created_at=view.created_at,
-            next_attempt_at=view.next_attempt_at,
-            delivered_at=view.delivered_at,
-            attempts=[
-                AttemptOut(
-                    attempted_at=a.attempted_at,
-                    duration_ms=a.duration_ms,
-                    http_status=a.http_status,
-                    error=a.error,
-                )
-                for a in view.attempts
-            ],
-        )
 
 
 class ReplayIn(RequestBody):

@@ -122,7 +122,7 @@ async def list_deliveries(
     if len(page) > limit:
         page = page[:limit]
         set_next_link(request, response, page[-1].id)
-    return [DeliveryOut.of(view) for view in page]
+    return [DeliveryOut.model_validate(view) for view in page]
 
 
 @router.post("/{uid}/replay", status_code=status.HTTP_202_ACCEPTED)
