@@ -265,3 +265,23 @@ async def test_a_delivery_queued_past_its_lease_is_not_sent_twice(idle_world: Wo
     assert [(row.status, row.attempts) for row in rows] == [(DELIVERED, 1)] * count
     sent = world.receiver.event_ids()
     assert sorted(sent, key=str) == sorted((row.event_id for row in rows), key=str)
+
+
+async def test_a_graceful_stop_releases_leases_so_a_restart_sends_at_once(
+    idle_world: World,
+) -> None:
+    world = idle_world
+    world.receiver.hold(times=1)  # the first request is still open when the dispatcher stops
+    stopping = asyncio.Event()
+    first = asyncio.create_task(world.dispatcher(lease=60).run(stopping))
+    await world.recipe("SN-1")
+    await world.receiver.wait_for(1)
+    stopping.set()
+    await asyncio.wait_for(first, 10)
+    [row] = await world.deliveries()
+    assert (row.status, row.lease_expires_at) == (PENDING, None)
+    world.start(world.dispatcher(lease=60))
+    sent = await world.receiver.wait_for(2, timeout=5)  # far sooner than the 60 s lease
+    _one_event(sent)
+    [row] = await _settled_deliveries(world)
+    assert row.status == DELIVERED

@@ -242,6 +242,14 @@ class DeliveryRepository:
             update(deliveries).where(deliveries.c.id == claimed.delivery_id).values(values)
         )
 
+    async def release(self, delivery_ids: Sequence[int]) -> None:
+        """Give up the leases of unfinished deliveries (their dispatcher is stopping)."""
+        await self._conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == PENDING)
+            .values(lease_expires_at=None)
+        )
+
     async def failing_since(self, exporter_uid: str) -> datetime | None:
         """When the exporter's current run of failed attempts began (None if the last attempt
         succeeded or there is none)."""

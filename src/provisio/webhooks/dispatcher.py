@@ -134,7 +134,8 @@ class Dispatcher:
         self._poll_interval = poll_interval
         self._concurrency = concurrency
         self._finished = Signal()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], int] = {}
+        """In-flight delivery tasks → their delivery ids."""
         self._lease = timedelta(seconds=timeout + 30 if lease is None else lease)
         self._slots = HostSlots(PER_HOST)
 
@@ -159,11 +160,23 @@ class Dispatcher:
                     except Exception:  # the database may hiccup; try again shortly
                         log.exception("dispatcher.claim_failed")
                     await wait_any([queued, finished, stop], self._poll_interval)
+                await self._interrupt()
             finally:
                 for task in list(self._tasks):
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _interrupt(self) -> None:
+        """On a graceful stop: cancel the requests in flight and release their leases, so the
+        next dispatcher to start sends them at once instead of after the lease."""
+        interrupted = list(self._tasks.values())
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if interrupted:
+            async with self._store.backend.write() as conn:
+                await DeliveryRepository(conn).release(interrupted)
 
     async def _claim_and_start(self, session: aiohttp.ClientSession) -> None:
         free = self._concurrency - len(self._tasks)
@@ -175,8 +188,11 @@ class Dispatcher:
             claimed = await DeliveryRepository(conn).claim(datetime.now(UTC), free, self._lease)
         for item in claimed:
             task = asyncio.create_task(self._deliver(session, item, lease_ends))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[task] = item.delivery_id
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: "asyncio.Task[None]") -> None:
+        self._tasks.pop(task, None)
 
     async def _deliver(
         self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
