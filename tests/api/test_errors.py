@@ -107,3 +107,36 @@ def test_an_oversized_body_is_413_whether_declared_or_streamed(small_client: Tes
 def test_unknown_routes_use_the_error_body(client: TestClient, tenant: Tenant) -> None:
     _assert_error(client.get("/v1/nothing-here", headers=tenant.headers), 404)
     _assert_error(client.patch(RECIPES, json={}, headers=tenant.headers), 405)
+
+
+async def test_a_non_numeric_content_length_is_400(client: TestClient, tenant: Tenant) -> None:
+    """httpx always sends a correct Content-Length, so speak ASGI to the app directly."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": RECIPES,
+        "raw_path": RECIPES.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"False"),
+            (b"x-auth", tenant.token.encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    await client.app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400
+    assert b'"errorCode":400' in b"".join(m.get("body", b"") for m in sent)
