@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from examples.receiver import make_app
-from provisio.sdk import sign_sos, sign_standard
+from provisio.sdk import webhook_headers
 
 SECRET = "a-receiver-secret-of-at-least-32-chars"
 EVENT_ID = "0197f2a4-3a5e-7b1c-9d2f-8c4e6a1b3d5f"
@@ -33,16 +33,7 @@ async def server() -> AsyncIterator[TestServer]:
 
 
 def _signed(url: str, body: bytes = BODY) -> dict[str, str]:
-    now = int(time.time())
-    return {
-        "Content-Type": "application/json",
-        "X-SOS-Sequence-Number": "1",
-        "X-SOS-Timestamp": str(now),
-        "X-SOS-Signature": sign_sos(SECRET, url, now, body),
-        "webhook-id": EVENT_ID,
-        "webhook-timestamp": str(now),
-        "webhook-signature": sign_standard(SECRET, EVENT_ID, now, body),
-    }
+    return webhook_headers(SECRET, url, EVENT_ID, int(time.time()), body, sequence_number=1)
 
 
 async def test_the_receiver_verifies_fails_on_request_then_accepts(server: TestServer) -> None:

@@ -20,6 +20,7 @@ from provisio.sdk import (
     verify_sos,
     verify_standard,
     verify_webhook,
+    webhook_headers,
 )
 from tests.support import ROOT
 
@@ -40,13 +41,7 @@ BODY = re.search(r"```json\n(.+?)\n```", DOC, flags=re.S).group(1).encode()  # t
 
 
 def _headers(timestamp: int = TIMESTAMP, body: bytes = BODY, url: str = URL) -> dict[str, str]:
-    return {
-        "X-SOS-Timestamp": str(timestamp),
-        "X-SOS-Signature": sign_sos(SECRET, url, timestamp, body),
-        "webhook-id": EVENT_ID,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign_standard(SECRET, EVENT_ID, timestamp, body),
-    }
+    return webhook_headers(SECRET, url, EVENT_ID, timestamp, body, sequence_number=1)
 
 
 def test_the_documented_vectors_hold() -> None:

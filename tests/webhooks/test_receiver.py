@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from provisio.sdk import sign_sos, sign_standard
+from provisio.sdk import webhook_headers
 from tests.webhooks.receiver import Delivery, WebhookReceiver, for_event, for_uid
 
 SECRET = "a-receiver-secret-of-at-least-32-chars"
@@ -34,16 +34,7 @@ def envelope(event_id: str, uid: str | None = None) -> bytes:
 
 
 def signed_headers(url: str, body: bytes = SIGNED_BODY) -> dict[str, str]:
-    now = int(time.time())
-    return {
-        "Content-Type": "application/json",
-        "X-SOS-Sequence-Number": "7",
-        "X-SOS-Timestamp": str(now),
-        "X-SOS-Signature": sign_sos(SECRET, url, now, body),
-        "webhook-id": EVENT_ID,
-        "webhook-timestamp": str(now),
-        "webhook-signature": sign_standard(SECRET, EVENT_ID, now, body),
-    }
+    return webhook_headers(SECRET, url, EVENT_ID, int(time.time()), body, sequence_number=7)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from provisio.sdk.signatures import (
     verify_sos,
     verify_standard,
     verify_webhook,
+    webhook_headers,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "verify_sos",
     "verify_standard",
     "verify_webhook",
+    "webhook_headers",
 ]

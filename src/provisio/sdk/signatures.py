@@ -37,6 +37,32 @@ def sign_standard(secret: str, event_id: str, timestamp: int, body: bytes) -> st
     return str(Webhook(secret.encode()).sign(event_id, moment, body.decode()))
 
 
+def webhook_headers(
+    secret: str,
+    url: str,
+    event_id: str,
+    timestamp: int,
+    body: bytes,
+    *,
+    sequence_number: int,
+    exporter_uid: str | None = None,
+) -> dict[str, str]:
+    """Every header provisio sends with a webhook, both signatures included (also handy for
+    signing test requests to a receiver)."""
+    headers = {
+        "Content-Type": "application/json",
+        "X-SOS-Sequence-Number": str(sequence_number),
+        "X-SOS-Timestamp": str(timestamp),
+        "X-SOS-Signature": sign_sos(secret, url, timestamp, body),
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_standard(secret, event_id, timestamp, body),
+    }
+    if exporter_uid is not None:
+        headers["X-SOS-Exporter-Config-Uid"] = exporter_uid
+    return headers
+
+
 def _fresh(timestamp: str | None, tolerance: float, now: float | None) -> int:
     if timestamp is None or not timestamp.isdigit():
         raise WebhookVerificationError("missing or malformed timestamp")

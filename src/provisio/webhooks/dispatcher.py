@@ -19,7 +19,7 @@ import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from provisio.sdk.signatures import sign_sos, sign_standard
+from provisio.sdk.signatures import webhook_headers
 from provisio.settings import Settings
 from provisio.store.deliveries import Claimed, DeliveryRepository, Outcome
 from provisio.store.signal import Signal, wait_any
@@ -97,18 +97,15 @@ class HostSlots:
 
 
 def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "X-SOS-Sequence-Number": str(claimed.sequence_number),
-        "X-SOS-Exporter-Config-Uid": claimed.exporter_uid,
-        "X-SOS-Timestamp": str(timestamp),
-        "X-SOS-Signature": sign_sos(claimed.secret, claimed.url, timestamp, claimed.body),
-        "webhook-id": claimed.event_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign_standard(
-            claimed.secret, claimed.event_id, timestamp, claimed.body
-        ),
-    }
+    return webhook_headers(
+        claimed.secret,
+        claimed.url,
+        claimed.event_id,
+        timestamp,
+        claimed.body,
+        sequence_number=claimed.sequence_number,
+        exporter_uid=claimed.exporter_uid,
+    )
 
 
 class Dispatcher:
