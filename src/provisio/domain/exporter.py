@@ -57,8 +57,3 @@ class Exporter:
         self.spec = spec
         self.updated_at = now
         return True
-
-    def disable(self, reason: str, now: datetime) -> None:
-        self.spec = replace(self.spec, enabled=False)
-        self.disabled_reason = reason
-        self.updated_at = now
