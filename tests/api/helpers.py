@@ -9,6 +9,9 @@ from tests.conftest import Tenant
 
 RECIPES = "/v1/provisioning-recipe"
 FEED = "/v1/event-stream/events"
+TAGS = "/v1/organization-tag"
+POLICIES = "/v1/policy"
+LOCATIONS = "/v1/location"
 
 
 def create(client: TestClient, tenant: Tenant, **body: Any) -> dict[str, Any]:
@@ -16,6 +19,14 @@ def create(client: TestClient, tenant: Tenant, **body: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def entry(client: TestClient, tenant: Tenant, registry: str, name: str = "entry") -> str:
+    """Create a tag, policy or location (`registry` is its path) and return its uid."""
+    response = client.post(registry, json={"name": name}, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    uid: str = response.json()["uid"]
+    return uid
 
 
 def feed(client: TestClient, tenant: Tenant, count: int, **params: Any) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import RECIPES, event_types, feed
+from tests.api.helpers import RECIPES, TAGS, entry, event_types, feed
 from tests.conftest import Tenant
 
 BULK = f"{RECIPES}/bulk"
@@ -68,10 +68,10 @@ def test_partial_bulk_stores_good_rows_and_lists_bad_ones(
 
 
 def test_csv_bulk_maps_columns_and_empty_cells(client: TestClient, tenant: Tenant) -> None:
-    tag = "c" * 32
+    tag, other = entry(client, tenant, TAGS), entry(client, tenant, TAGS)
     text = (
         "brand,model,serialNumber,macAddress,deviceName,tagUids,policyUid,locationUid,confirmedOwnership\n"
-        f'samsung,QM55,SN-1,,"Lobby, ""north""\nscreen",{tag};{"d" * 32},,,true\n'
+        f'samsung,QM55,SN-1,,"Lobby, ""north""\nscreen",{tag};{other},,,true\n'
         "android,,,aa-bb-cc-dd-ee-ff,,,,,\n"
     )
     response = client.post(BULK, content=text.encode(), headers={**tenant.headers, **CSV_HEADERS})
@@ -79,7 +79,7 @@ def test_csv_bulk_maps_columns_and_empty_cells(client: TestClient, tenant: Tenan
     assert response.json()["created"] == 2
     first, second = client.get(RECIPES, headers=tenant.headers).json()
     assert first["deviceName"] == 'Lobby, "north"\nscreen'
-    assert first["tagUids"] == [tag, "d" * 32]
+    assert first["tagUids"] == [tag, other]
     assert first["confirmedOwnership"] is True
     assert "model" not in second
     assert second["macAddress"] == "AA:BB:CC:DD:EE:FF"

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from provisio.domain.status import RecipeStatus
 from provisio.store.unit_of_work import Store
-from tests.api.helpers import RECIPES, create, event_types, feed
+from tests.api.helpers import POLICIES, RECIPES, TAGS, create, entry, event_types, feed
 from tests.conftest import Tenant, make_tenant
 from tests.support import SEED
 
@@ -43,7 +43,8 @@ def test_create_answers_201_with_location_etag_and_the_resource(
 def test_create_then_update_shows_created_then_updated_in_the_seed_shape(
     client: TestClient, tenant: Tenant
 ) -> None:
-    recipe = create(client, tenant, serialNumber="SN-1", tagUids=["a" * 32], model="QM55")
+    tag = entry(client, tenant, TAGS)
+    recipe = create(client, tenant, serialNumber="SN-1", tagUids=[tag], model="QM55")
     response = client.put(
         f"{RECIPES}/{recipe['uid']}",
         json={
@@ -81,7 +82,7 @@ def test_create_then_update_shows_created_then_updated_in_the_seed_shape(
         "serialNumber": "SN-1",
         "macAddress": "AA:BB:CC:DD:EE:01",
         "brand": "samsung",
-        "tagUids": ["a" * 32],
+        "tagUids": [tag],
         "deviceName": "Hall",
     }
 
@@ -89,8 +90,9 @@ def test_create_then_update_shows_created_then_updated_in_the_seed_shape(
 def test_put_changes_only_the_sent_fields_and_null_clears(
     client: TestClient, tenant: Tenant
 ) -> None:
+    policy = entry(client, tenant, POLICIES)
     recipe = create(
-        client, tenant, serialNumber="SN-1", deviceName="Lobby", model="QM55", policyUid="b" * 32
+        client, tenant, serialNumber="SN-1", deviceName="Lobby", model="QM55", policyUid=policy
     )
     response = client.put(
         f"{RECIPES}/{recipe['uid']}", json={"model": None}, headers=tenant.headers
@@ -98,7 +100,7 @@ def test_put_changes_only_the_sent_fields_and_null_clears(
     assert response.status_code == 200
     body = response.json()
     assert "model" not in body
-    assert (body["deviceName"], body["policyUid"]) == ("Lobby", "b" * 32)
+    assert (body["deviceName"], body["policyUid"]) == ("Lobby", policy)
 
 
 def test_a_put_that_changes_nothing_emits_nothing(client: TestClient, tenant: Tenant) -> None:

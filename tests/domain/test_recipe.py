@@ -7,7 +7,8 @@ from provisio.domain.brands import BrandRules
 from provisio.domain.errors import Conflict, InvalidInput
 from provisio.domain.events import Originator, Owner
 from provisio.domain.ids import new_uid
-from provisio.domain.recipe import Actor, Recipe, build_spec, clean_changes
+from provisio.domain.aggregate import Actor
+from provisio.domain.recipe import Recipe, build_spec, clean_changes
 from provisio.domain.status import RecipeStatus
 from tests.support import assert_valid_event
 
@@ -51,7 +52,7 @@ def test_create_records_created_with_the_full_state() -> None:
 
 def test_update_records_the_full_state_after_the_change() -> None:
     recipe = _recipe(deviceName="Lobby", model="QM55")
-    recipe.events.clear()
+    recipe.recorded.clear()
     assert recipe.update(clean_changes({"deviceName": "Hall", "model": None}), RULES, NOW, ACTOR)
     (payload,) = _payloads(recipe)
     assert payload["type"] == "Device.ProvisioningRecipeUpdated"
@@ -63,7 +64,7 @@ def test_update_records_the_full_state_after_the_change() -> None:
 
 def test_an_update_that_changes_nothing_records_nothing() -> None:
     recipe = _recipe(deviceName="Lobby")
-    recipe.events.clear()
+    recipe.recorded.clear()
     assert not recipe.update(
         clean_changes({"deviceName": "Lobby", "serialNumber": " SN-1 "}), RULES, NOW, ACTOR
     )
@@ -87,7 +88,7 @@ def test_applied_recipes_are_read_only() -> None:
 
 def test_retry_moves_failed_to_pending_and_names_the_device() -> None:
     recipe = _recipe()
-    recipe.events.clear()
+    recipe.recorded.clear()
     recipe.status, recipe.error_message, recipe.last_device_uid = (
         RecipeStatus.FAILED,
         "model",
@@ -111,7 +112,7 @@ def test_retry_moves_failed_to_pending_and_names_the_device() -> None:
 
 def test_delete_records_deleted_with_the_identifiers() -> None:
     recipe = _recipe(macAddress="aabbccddeeff", model="QM55")
-    recipe.events.clear()
+    recipe.recorded.clear()
     recipe.delete(ACTOR)
     (payload,) = _payloads(recipe)
     assert {

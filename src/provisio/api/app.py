@@ -9,7 +9,15 @@ from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
-from provisio.api.routes import events, exporters, health, organizations, recipes
+from provisio.api.routes import (
+    devices,
+    events,
+    exporters,
+    health,
+    organizations,
+    recipes,
+    registries,
+)
 from provisio.background import background as run_background
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
@@ -55,6 +63,8 @@ def create_app(
     )
     app.add_middleware(RequestMetrics)
     app.include_router(health.router)
-    for module in (organizations, recipes, events, exporters):
+    for module in (organizations, recipes, devices, events, exporters):
         app.include_router(module.router)
+    for router in registries.routers:
+        app.include_router(router)
     return app

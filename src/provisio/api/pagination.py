@@ -1,16 +1,34 @@
-"""Paging conventions: `limit` (default 50, max 1000), `after`, RFC 8288 `Link: rel="next"`."""
+"""List conventions: `limit` (default 50, max 1000), `after`, RFC 8288 `Link: rel="next"`, and
+the `organizationUid` filter an account token may use."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, TypeVar
 
 from fastapi import Query, Request, Response
+
+from provisio.api.schemas import Uid
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
+T = TypeVar("T")
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+OrganizationQuery = Annotated[Uid | None, Query(alias="organizationUid")]
 After = Annotated[int, Query(ge=0, le=2**62, description="Cursor from the previous page's Link")]
 
 
 def set_next_link(request: Request, response: Response, after: int) -> None:
     url = request.url.include_query_params(after=after)
     response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
+def one_page(
+    request: Request, response: Response, rows: Sequence[tuple[int, T]], limit: int
+) -> list[T]:
+    """The first `limit` of `limit + 1` fetched (cursor, item) rows; a `Link` to the next page
+    only when there is one."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        set_next_link(request, response, rows[-1][0])
+    return [item for _, item in rows]

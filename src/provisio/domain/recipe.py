@@ -1,25 +1,22 @@
 """The provisioning recipe aggregate: its rules, and the events each change records."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from provisio.domain.aggregate import Actor, Aggregate
 from provisio.domain.brands import BrandRules
 from provisio.domain.errors import Conflict, FieldProblem, InvalidInput
 from provisio.domain.events import (
-    Event,
-    Originator,
-    Owner,
     ProvisioningRecipeCreated,
     ProvisioningRecipeDeleted,
     ProvisioningRecipeStatusUpdated,
     ProvisioningRecipeUpdated,
     RegisterWarning,
-    make_event,
 )
 from provisio.domain.identifiers import brand_key, canonical_mac, clean_serial, serial_key
-from provisio.domain.ids import is_uid, new_event_id
+from provisio.domain.ids import is_uid
 from provisio.domain.status import RecipeStatus
 
 MAX_TEXT = 255
@@ -146,16 +143,8 @@ def build_spec(raw: Mapping[str, Any], rules: BrandRules) -> RecipeSpec:
     return spec
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Whose change this is: the recipe's owner and, for token holders, the originator."""
-
-    owner: Owner
-    originator: Originator | None
-
-
 @dataclass
-class Recipe:
+class Recipe(Aggregate):
     """A pre-registered device's provisioning instructions. Every change records its events."""
 
     uid: str
@@ -169,7 +158,6 @@ class Recipe:
     device_uid: str | None = None
     last_device_uid: str | None = None
     version: int = 1
-    events: list[Event] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def brand_key(self) -> str:
@@ -182,6 +170,10 @@ class Recipe:
     @property
     def etag(self) -> str:
         return f'"{self.version}"'
+
+    def spec_with(self, changes: Mapping[str, Any]) -> RecipeSpec:
+        """The spec these cleaned changes would give."""
+        return replace(self.spec, **changes)
 
     @classmethod
     def create(
@@ -196,33 +188,82 @@ class Recipe:
         return recipe
 
     def update(
-        self, changes: Mapping[str, Any], rules: BrandRules, now: datetime, actor: Actor
+        self,
+        changes: Mapping[str, Any],
+        rules: BrandRules,
+        now: datetime,
+        actor: Actor,
+        *,
+        references_resolved: bool = True,
     ) -> bool:
-        """Apply cleaned changes; records Updated only if the stored state really changed."""
+        """Apply cleaned changes; records Updated only if the stored state really changed.
+
+        An Invalid recipe whose references all exist after the edit (`references_resolved`)
+        returns to Pending.
+        """
         if self.status is RecipeStatus.APPLIED:
             raise Conflict("an Applied recipe is read-only")
-        spec = replace(self.spec, **changes)
+        spec = self.spec_with(changes)
         rules.check(spec.brand, spec.serial_number, spec.mac_address)
         if spec == self.spec:
             return False
         self.spec = spec
-        self._touch(now)
-        self._record(
-            ProvisioningRecipeUpdated(type="Device.ProvisioningRecipeUpdated", **self._state(actor))
-        )
+        fixed = self.status is RecipeStatus.INVALID and references_resolved
+        status = RecipeStatus.PENDING if fixed else self.status
+        error = None if fixed else self.error_message
+        self._transition(status, error, self.warning_message, now, actor, changed=True)
         return True
 
     def retry(self, now: datetime, actor: Actor) -> None:
         """Failed → Pending, so the next registration of the device tries again."""
         if self.status is not RecipeStatus.FAILED:
             raise Conflict(f"only a Failed recipe can be retried; this one is {self.status}")
-        self.status = RecipeStatus.PENDING
-        self.error_message = None
+        self._transition(RecipeStatus.PENDING, None, self.warning_message, now, actor)
+
+    def warn(self, message: str, now: datetime, actor: Actor) -> None:
+        """A registration matched this recipe but could not apply it; the status stays."""
+        self._transition(self.status, self.error_message, message, now, actor)
+
+    def fail(self, device_uid: str, message: str, now: datetime, actor: Actor) -> None:
+        """The device that registered does not fit the recipe (e.g. another model)."""
+        self.last_device_uid = device_uid
+        self._transition(RecipeStatus.FAILED, message, None, now, actor)
+
+    def invalidate(self, device_uid: str, message: str, now: datetime, actor: Actor) -> None:
+        """The recipe references a tag, policy or location that no longer exists."""
+        self.last_device_uid = device_uid
+        self._transition(RecipeStatus.INVALID, message, None, now, actor)
+
+    def apply(self, device_uid: str, now: datetime, actor: Actor) -> None:
+        """The device got what the recipe says; from now on the recipe is read-only."""
+        self.last_device_uid = device_uid
+        self.device_uid = device_uid
+        self._transition(RecipeStatus.APPLIED, None, None, now, actor)
+
+    def _transition(
+        self,
+        status: RecipeStatus,
+        error: str | None,
+        warning: str | None,
+        now: datetime,
+        actor: Actor,
+        *,
+        changed: bool = False,
+    ) -> None:
+        """Set status and messages; records Updated if the stored state changed (`changed`:
+        the caller already changed it), then StatusUpdated if the status did."""
+        previous = self.status
+        if not changed and (status, error, warning) == (
+            self.status,
+            self.error_message,
+            self.warning_message,
+        ):
+            return
+        self.status, self.error_message, self.warning_message = status, error, warning
         self._touch(now)
-        self._record(
-            ProvisioningRecipeUpdated(type="Device.ProvisioningRecipeUpdated", **self._state(actor))
-        )
-        self._record_status(actor)
+        self._record_updated(actor)
+        if status is not previous:
+            self._record_status(actor)
 
     def delete(self, actor: Actor) -> None:
         self._record(
@@ -238,6 +279,11 @@ class Recipe:
                 mac_address=self.spec.mac_address,
                 model=self.spec.model,
             )
+        )
+
+    def _record_updated(self, actor: Actor) -> None:
+        self._record(
+            ProvisioningRecipeUpdated(type="Device.ProvisioningRecipeUpdated", **self._state(actor))
         )
 
     def _record_status(self, actor: Actor) -> None:
@@ -257,9 +303,6 @@ class Recipe:
     def _touch(self, now: datetime) -> None:
         self.updated_at = now
         self.version += 1
-
-    def _record(self, payload: Any) -> None:
-        self.events.append(make_event(new_event_id(), payload))
 
     def _state(self, actor: Actor) -> dict[str, Any]:
         """The recipe's full state as event fields; unset values stay None and are omitted."""

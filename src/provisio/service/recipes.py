@@ -10,7 +10,9 @@ from provisio.domain.errors import DomainError, FieldProblem, InvalidInput, Prec
 from provisio.domain.identifiers import brand_key, canonical_mac, serial_key
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec, clean_changes
+from provisio.domain.registry import references
 from provisio.domain.status import RecipeStatus
+from provisio.service.registries import ReferenceCheck
 from provisio.service.tenancy import Principal, scope, target_organization
 from provisio.store.recipes import RecipeFilter
 from provisio.store.unit_of_work import Store, UnitOfWork
@@ -54,34 +56,38 @@ class BulkResult:
     failed: list[FieldProblem] = field(default_factory=list)
 
 
-async def _draft(
-    uow: UnitOfWork,
-    principal: Principal,
-    body: Mapping[str, Any],
-    rules: BrandRules,
-    targets: dict[str | None, str] | None = None,
-) -> Recipe:
-    """A new, checked recipe (not yet stored) with its Created event recorded.
+class _Drafter:
+    """Turns create bodies into new, checked recipes (not yet stored) with their Created event.
 
-    `targets` memoises the organization each requested `organizationUid` resolves to, so a bulk
-    import asks the database once, not once per row.
+    It remembers the organization each requested `organizationUid` resolves to and which
+    references exist, so a bulk import asks the database once per value, not once per row.
     """
-    fields_ = dict(body)
-    wanted = fields_.pop("organizationUid", None)
-    targets = {} if targets is None else targets
-    if wanted not in targets:
-        targets[wanted] = await target_organization(uow, principal, wanted)
-    organization_uid = targets[wanted]
-    spec = build_spec(fields_, rules)
-    now = datetime.now(UTC)
-    return Recipe.create(new_uid(), organization_uid, spec, now, principal.actor(organization_uid))
+
+    def __init__(self, uow: UnitOfWork, principal: Principal, rules: BrandRules) -> None:
+        self._uow = uow
+        self._principal = principal
+        self._rules = rules
+        self._targets: dict[str | None, str] = {}
+        self._references = ReferenceCheck(uow)
+
+    async def draft(self, body: Mapping[str, Any]) -> Recipe:
+        fields_ = dict(body)
+        wanted = fields_.pop("organizationUid", None)
+        if wanted not in self._targets:
+            self._targets[wanted] = await target_organization(self._uow, self._principal, wanted)
+        organization_uid = self._targets[wanted]
+        spec = build_spec(fields_, self._rules)
+        await self._references.require(organization_uid, references(spec))
+        now = datetime.now(UTC)
+        actor = self._principal.actor(organization_uid)
+        return Recipe.create(new_uid(), organization_uid, spec, now, actor)
 
 
 async def create_recipe(
     store: Store, principal: Principal, body: Mapping[str, Any], rules: BrandRules
 ) -> Recipe:
     async with store.unit_of_work() as uow:
-        recipe = await _draft(uow, principal, body, rules)
+        recipe = await _Drafter(uow, principal, rules).draft(body)
         await uow.recipes.add(recipe)
         return recipe
 
@@ -114,8 +120,15 @@ async def update_recipe(
         recipe = await uow.recipes.get(uid, await scope(uow, principal, None), for_update=True)
         if if_match is not None and if_match.strip() not in ("*", recipe.etag):
             raise PreconditionFailed(f"If-Match {if_match} does not match ETag {recipe.etag}")
+        missing = await ReferenceCheck(uow).missing(
+            recipe.organization_uid, references(recipe.spec_with(changes))
+        )
+        sent = [reference for reference in missing if reference.field in body]
+        if sent:
+            raise InvalidInput("unknown references", [r.unknown() for r in sent])
         now = datetime.now(UTC)
-        if recipe.update(changes, rules, now, principal.actor(recipe.organization_uid)):
+        actor = principal.actor(recipe.organization_uid)
+        if recipe.update(changes, rules, now, actor, references_resolved=not missing):
             await uow.recipes.save(recipe)
         return recipe
 
@@ -151,12 +164,12 @@ async def bulk_create(
     result = BulkResult()
     async with store.unit_of_work() as uow:
         batch: list[tuple[int, Recipe]] = []
-        targets: dict[str | None, str] = {}
+        drafter = _Drafter(uow, principal, rules)
         async for item in rows:
             try:
                 if item.problems:
                     raise InvalidInput("unreadable row", list(item.problems))
-                batch.append((item.row, await _draft(uow, principal, item.fields, rules, targets)))
+                batch.append((item.row, await drafter.draft(item.fields)))
             except InvalidInput as error:
                 result.failed.extend(_on_row(item.row, error))
             if len(batch) >= BULK_BATCH_ROWS:

@@ -6,10 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from provisio.domain.aggregate import Actor
 from provisio.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from provisio.domain.events import Originator, Owner
 from provisio.domain.ids import is_uid, new_uid
-from provisio.domain.recipe import Actor
 from provisio.store.tenancy import Organization, TenancyRepository
 from provisio.store.unit_of_work import Store, UnitOfWork
 
@@ -36,6 +36,16 @@ class Principal:
     def require_account_token(self) -> None:
         if self.organization_uid is not None:
             raise Forbidden("this needs an account token (an organization token cannot do it)")
+
+
+def system_actor(organization: Organization) -> Actor:
+    """The actor of changes nobody's token caused (a device registering): no originator."""
+    owner = Owner(
+        ownership_type="organization",
+        organization_uid=organization.uid,
+        parent_company_uid=organization.company_uid,
+    )
+    return Actor(owner=owner, originator=None)
 
 
 @dataclass(frozen=True)

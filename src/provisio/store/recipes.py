@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, text, tuple_, update
+from sqlalchemy import Row, delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -103,6 +103,33 @@ class RecipeRepository:
         row = (await self._conn.execute(query)).first()
         if row is None:
             raise NotFound(_NOT_FOUND)
+        return self._track(row)
+
+    async def candidates(
+        self, brand_key: str, serial_key: str | None, mac_addresses: Sequence[str]
+    ) -> list[Recipe]:
+        """The Pending or Failed recipes, in every organization, for a device with these
+        identifiers (locked for this transaction, in a fixed order so lockers never deadlock)."""
+        match = []
+        if serial_key is not None:
+            match.append(recipes.c.serial_key == serial_key)
+        if mac_addresses:
+            match.append(recipes.c.mac_address.in_(mac_addresses))
+        if not match:
+            return []
+        query = (
+            select(recipes)
+            .where(
+                recipes.c.brand_key == brand_key,
+                recipes.c.status.in_([RecipeStatus.PENDING.value, RecipeStatus.FAILED.value]),
+                or_(*match),
+            )
+            .order_by(recipes.c.id)
+            .with_for_update()
+        )
+        return [self._track(row) for row in await self._conn.execute(query)]
+
+    def _track(self, row: Row[Any]) -> Recipe:
         recipe = _from_row(row)
         self.seen.append(recipe)
         self._loaded_claims[recipe.uid] = set(_claims(recipe))

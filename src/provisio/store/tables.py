@@ -227,3 +227,65 @@ delivery_attempts = Table(
     Column("http_status", Integer),
     Column("error", Text),
 )
+
+
+def _registry(name: str) -> Table:
+    """Tags, policies and locations share one shape: a named entry of an organization."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Serial, primary_key=True, autoincrement=True),
+        _uid("uid", nullable=False, unique=True),
+        _uid("organization_uid", ForeignKey("organizations.uid"), nullable=False),
+        Column("name", String(255), nullable=False),
+        _created(),
+        Index(f"ix_{name}_organization_uid_id", "organization_uid", "id"),
+    )
+
+
+tags = _registry("tags")
+policies = _registry("policies")
+locations = _registry("locations")
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("uid", nullable=False, unique=True),
+    Column("brand", String(255), nullable=False),
+    Column("brand_key", String(255), nullable=False),
+    Column("model", String(255)),
+    Column("serial_number", String(255)),
+    Column("serial_key", String(255)),
+    Column("firmware_version", String(255)),
+    Column("verification_hash", String(16), nullable=False, unique=True),
+    _uid("organization_uid", ForeignKey("organizations.uid"), nullable=True),
+    Column("name", String(255)),
+    Column("tag_uids", Text, nullable=False, server_default=""),
+    _uid("policy_uid"),
+    _uid("location_uid"),
+    _uid("recipe_uid"),
+    Column("paired_at", UTCDateTime()),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_devices_organization_uid_id", "organization_uid", "id"),
+    Index(
+        "uq_devices_serial",
+        "brand_key",
+        "serial_key",
+        unique=True,
+        sqlite_where=text("serial_key IS NOT NULL"),
+        postgresql_where=text("serial_key IS NOT NULL"),
+    ),
+)
+
+device_macs = Table(
+    "device_macs",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("device_uid", ForeignKey("devices.uid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("brand_key", String(255), nullable=False),
+    Column("mac_address", String(17), nullable=False),
+    Index("uq_device_macs_brand_key_mac_address", "brand_key", "mac_address", unique=True),
+)
+"""A device's MAC addresses; one MAC of a brand belongs to one device."""

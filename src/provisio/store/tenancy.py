@@ -1,5 +1,6 @@
 """Companies, organizations, accounts and API tokens."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +70,10 @@ class TenancyRepository:
                 created_at=now,
             )
         )
+
+    async def organizations_by_uid(self, uids: Collection[str]) -> list[Organization]:
+        rows = await self._conn.execute(select(organizations).where(organizations.c.uid.in_(uids)))
+        return [Organization(row.uid, row.name, row.company_uid, row.created_at) for row in rows]
 
     async def has_account(self, account_id: int) -> bool:
         query = select(accounts.c.id).where(accounts.c.id == account_id)

@@ -6,10 +6,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from provisio.domain.device import Device
+from provisio.domain.recipe import Recipe
 from provisio.store.backend import Backend, open_backend
+from provisio.store.devices import DeviceRepository
 from provisio.store.events import EventLog
 from provisio.store.exporters import ExporterRepository
 from provisio.store.recipes import RecipeRepository
+from provisio.store.registries import Registries
 from provisio.store.signal import Signal
 from provisio.store.tenancy import TenancyRepository
 
@@ -23,19 +27,28 @@ class UnitOfWork:
         self.tenancy = TenancyRepository(conn)
         self.events = EventLog(conn)
         self.exporters = ExporterRepository(conn)
+        self.devices = DeviceRepository(conn)
+        self.registries = Registries(conn)
         self.wrote_events = False
 
     async def collect_events(self) -> None:
-        """Move the events recorded by the aggregates touched so far into the outbox."""
+        """Move the events recorded by the aggregates touched so far into the outbox, in the
+        order they were caused (across aggregates)."""
+        seen: list[Recipe | Device] = [*self.recipes.seen, *self.devices.seen]
+        recorded = sorted(
+            (item.order, aggregate.uid, item.event)
+            for aggregate in seen
+            for item in aggregate.recorded
+        )
         batch = [
-            (recipe.organization_uid, recipe.uid, event)
-            for recipe in self.recipes.seen
-            for event in recipe.events
+            (event.payload.owner.organization_uid, subject_uid, event)
+            for _, subject_uid, event in recorded
         ]
         await self.events.append(batch, datetime.now(UTC))
-        for recipe in self.recipes.seen:
-            recipe.events.clear()
+        for aggregate in seen:
+            aggregate.recorded.clear()
         self.recipes.seen.clear()
+        self.devices.seen.clear()
         self.wrote_events = self.wrote_events or bool(batch)
 
 

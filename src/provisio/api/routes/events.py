@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
-from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
-from provisio.api.schemas import FeedItem, Uid
+from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, set_next_link
+from provisio.api.schemas import FeedItem
 from provisio.domain.events import EVENT_TYPES
 from provisio.service.feed import read_feed
 
@@ -31,7 +31,7 @@ async def read_events(
     limit: Limit = DEFAULT_LIMIT,
     type_: Annotated[list[EventType] | None, Query(alias="type")] = None,
     wait: Annotated[float, Query(ge=0, le=60, description="Long-poll up to this many seconds")] = 0,
-    organization_uid: Annotated[Uid | None, Query(alias="organizationUid")] = None,
+    organization_uid: OrganizationQuery = None,
 ) -> Response:
     """`Link: rel="next"` always carries the cursor to continue from."""
     page = await read_feed(

@@ -15,14 +15,19 @@ from provisio.api.exporter_models import (
     ReplayIn,
     ReplayOut,
 )
-from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
-from provisio.api.schemas import Uid
+from provisio.api.pagination import (
+    DEFAULT_LIMIT,
+    After,
+    Limit,
+    OrganizationQuery,
+    one_page,
+    set_next_link,
+)
 from provisio.domain.exporter import Exporter, ExporterSpec
 from provisio.service import exporters as use_cases
 from provisio.store.unit_of_work import Store
 
 router = APIRouter(prefix="/v1/event-stream/exporter", tags=["event stream"])
-OrganizationQuery = Annotated[Uid | None, Query(alias="organizationUid")]
 
 
 async def _out(store: Store, exporter: Exporter) -> ExporterOut:
@@ -65,10 +70,7 @@ async def list_exporters(
     after: After = 0,
 ) -> list[ExporterOut]:
     page = await use_cases.list_exporters(store, principal, organization_uid, after, limit + 1)
-    if len(page) > limit:
-        page = page[:limit]
-        set_next_link(request, response, page[-1][0])
-    chosen = [exporter for _, exporter in page]
+    chosen = one_page(request, response, page, limit)
     seen = await use_cases.observe(store, chosen)
     return [ExporterOut.of(exporter, seen[exporter.uid]) for exporter in chosen]
 

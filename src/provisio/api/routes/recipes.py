@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from provisio.api.bulk_input import BULK_OPENAPI, bulk_rows
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
-from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, set_next_link
+from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, one_page
 from provisio.api.schemas import (
     MAC_RE,
     BulkFailure,
@@ -14,7 +14,6 @@ from provisio.api.schemas import (
     RecipeCreate,
     RecipeOut,
     RecipeUpdate,
-    Uid,
 )
 from provisio.domain.recipe import Recipe
 from provisio.domain.status import RecipeStatus
@@ -55,16 +54,13 @@ async def list_recipes(
     brand: Annotated[str | None, Query(max_length=255)] = None,
     serial_number: Annotated[str | None, Query(alias="serialNumber", max_length=255)] = None,
     mac_address: Annotated[str | None, Query(alias="macAddress", pattern=MAC_RE)] = None,
-    organization_uid: Annotated[Uid | None, Query(alias="organizationUid")] = None,
+    organization_uid: OrganizationQuery = None,
     limit: Limit = DEFAULT_LIMIT,
     after: After = 0,
 ) -> list[RecipeOut]:
     query = use_cases.RecipeQuery(organization_uid, status_, brand, serial_number, mac_address)
     page = await use_cases.list_recipes(store, principal, query, after, limit + 1)
-    if len(page) > limit:
-        page = page[:limit]
-        set_next_link(request, response, page[-1][0])
-    return [RecipeOut.of(recipe) for _, recipe in page]
+    return [RecipeOut.of(recipe) for recipe in one_page(request, response, page, limit)]
 
 
 @router.get("/{uid}", response_model_exclude_none=True)
@@ -109,7 +105,7 @@ async def bulk_create(
     settings: SettingsDep,
     principal: PrincipalDep,
     mode: Literal["atomic", "partial"] = "atomic",
-    organization_uid: Annotated[Uid | None, Query(alias="organizationUid")] = None,
+    organization_uid: OrganizationQuery = None,
 ) -> BulkOut:
     """JSON array or streamed CSV. `atomic`: any bad row → 422, nothing stored."""
     result = await use_cases.bulk_create(

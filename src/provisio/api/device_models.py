@@ -1,0 +1,109 @@
+"""Wire models of devices and of the tag, policy and location registries."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+
+from provisio.api.schemas import Mac, OmittableUid, RequestBody, ResponseBody, Text
+from provisio.domain.device import MAX_MACS, Device
+from provisio.domain.registry import RegistryEntry
+
+
+class DeviceRegistration(RequestBody):
+    """What a device agent reports. Optional fields may be omitted or null."""
+
+    brand: Text
+    model: Text | None = None
+    serial_number: Text | None = None
+    mac_addresses: Annotated[list[Mac], Field(max_length=MAX_MACS)] | None = None
+    firmware_version: Text | None = None
+
+
+class RegistrationOut(ResponseBody):
+    """`provisioned`: the device belongs to an organization; `recipeUid`: the recipe that
+    configured it there, if one did."""
+
+    device_uid: str
+    verification_hash: str
+    organization_uid: str | None
+    provisioned: bool
+    recipe_uid: str | None
+
+    @classmethod
+    def of(cls, device: Device) -> "RegistrationOut":
+        return cls(
+            device_uid=device.uid,
+            verification_hash=device.verification_hash,
+            organization_uid=device.organization_uid,
+            provisioned=device.paired,
+            recipe_uid=device.recipe_uid,
+        )
+
+
+class VerificationCreate(RequestBody):
+    verification_hash: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    organization_uid: OmittableUid = None
+
+
+class DeviceOut(ResponseBody):
+    uid: str
+    organization_uid: str
+    brand: str
+    model: str | SkipJsonSchema[None] = None
+    serial_number: str | SkipJsonSchema[None] = None
+    mac_addresses: list[str]
+    firmware_version: str | SkipJsonSchema[None] = None
+    name: str | SkipJsonSchema[None] = None
+    tag_uids: list[str]
+    policy_uid: str | SkipJsonSchema[None] = None
+    location_uid: str | SkipJsonSchema[None] = None
+    recipe_uid: str | SkipJsonSchema[None] = None
+    paired_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, device: Device) -> "DeviceOut":
+        report, configuration = device.report, device.configuration
+        assert device.organization_uid is not None
+        assert device.paired_at is not None
+        return cls(
+            uid=device.uid,
+            organization_uid=device.organization_uid,
+            brand=report.brand,
+            model=report.model,
+            serial_number=report.serial_number,
+            mac_addresses=list(report.mac_addresses),
+            firmware_version=report.firmware_version,
+            name=configuration.name,
+            tag_uids=list(configuration.tag_uids),
+            policy_uid=configuration.policy_uid,
+            location_uid=configuration.location_uid,
+            recipe_uid=device.recipe_uid,
+            paired_at=device.paired_at,
+            created_at=device.created_at,
+            updated_at=device.updated_at,
+        )
+
+
+class RegistryEntryCreate(RequestBody):
+    name: Text
+    organization_uid: OmittableUid = None
+
+
+class RegistryEntryOut(ResponseBody):
+    uid: str
+    organization_uid: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: RegistryEntry) -> "RegistryEntryOut":
+        return cls(
+            uid=entry.uid,
+            organization_uid=entry.organization_uid,
+            name=entry.name,
+            created_at=entry.created_at,
+        )

@@ -1,0 +1,70 @@
+"""`/v1/device`: registration by device agents, pairing by code, deprovisioning, reading."""
+
+from fastapi import APIRouter, Request, Response, status
+
+from provisio.api.deps import DeviceKeyDep, PrincipalDep, StoreDep
+from provisio.api.device_models import (
+    DeviceOut,
+    DeviceRegistration,
+    RegistrationOut,
+    VerificationCreate,
+)
+from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, one_page
+from provisio.domain.device import DeviceReport
+from provisio.service import devices as use_cases
+
+router = APIRouter(prefix="/v1/device", tags=["devices"])
+
+
+@router.post("/register", dependencies=[DeviceKeyDep])
+async def register(body: DeviceRegistration, store: StoreDep) -> RegistrationOut:
+    """Called by the device agent with `X-Device-Key`. Idempotent: the same device (brand and
+    serial number, or brand and any MAC) always gets the same record; a matching recipe is
+    applied."""
+    report = DeviceReport.of(
+        brand=body.brand,
+        model=body.model,
+        serial_number=body.serial_number,
+        mac_addresses=body.mac_addresses or (),
+        firmware_version=body.firmware_version,
+    )
+    registration = await use_cases.register_device(store, report)
+    return RegistrationOut.of(registration.device)
+
+
+@router.post("/verification", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
+async def pair_by_code(
+    body: VerificationCreate, response: Response, store: StoreDep, principal: PrincipalDep
+) -> DeviceOut:
+    """Pair an unpaired device by the verification code it shows."""
+    device = await use_cases.pair_by_code(
+        store, principal, body.verification_hash, body.organization_uid
+    )
+    response.headers["Location"] = f"{router.prefix}/{device.uid}"
+    return DeviceOut.of(device)
+
+
+@router.get("", response_model_exclude_none=True)
+async def list_devices(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    principal: PrincipalDep,
+    organization_uid: OrganizationQuery = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: After = 0,
+) -> list[DeviceOut]:
+    """The organization's paired devices, in registration order."""
+    page = await use_cases.list_devices(store, principal, organization_uid, after, limit + 1)
+    return [DeviceOut.of(device) for device in one_page(request, response, page, limit)]
+
+
+@router.get("/{uid}", response_model_exclude_none=True)
+async def get_device(uid: str, store: StoreDep, principal: PrincipalDep) -> DeviceOut:
+    return DeviceOut.of(await use_cases.get_device(store, principal, uid))
+
+
+@router.put("/{uid}/deprovision", status_code=status.HTTP_204_NO_CONTENT)
+async def deprovision(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
+    """Unpair the device from its organization; it shows a new verification code."""
+    await use_cases.deprovision_device(store, principal, uid)

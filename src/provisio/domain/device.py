@@ -1,0 +1,180 @@
+"""The device aggregate: a physical device's identity, its organization and configuration."""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from provisio.domain.aggregate import Actor, Aggregate
+from provisio.domain.errors import FieldProblem, InvalidInput
+from provisio.domain.events import DevicePaired, DeviceUnpaired
+from provisio.domain.identifiers import brand_key, canonical_mac, clean_serial, serial_key
+from provisio.domain.recipe import MAX_TEXT, RecipeSpec
+
+MAX_MACS = 16
+VERIFICATION_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ0123456789"
+"""Crockford's base32 without I, L, O and U: easy to read off a screen and type."""
+VERIFICATION_LENGTH = 8
+
+
+def new_verification_hash() -> str:
+    """The code an unpaired device shows so that someone can pair it (40 random bits)."""
+    return "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_LENGTH))
+
+
+def normalise_verification_hash(raw: str) -> str:
+    """Codes are typed by people: case and surrounding blanks do not matter."""
+    return raw.strip().upper()
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """What a device says about itself when it registers, in canonical form."""
+
+    brand: str
+    model: str | None = None
+    serial_number: str | None = None
+    mac_addresses: tuple[str, ...] = ()
+    firmware_version: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        brand: str,
+        model: str | None = None,
+        serial_number: str | None = None,
+        mac_addresses: Sequence[str] = (),
+        firmware_version: str | None = None,
+    ) -> "DeviceReport":
+        problems: list[FieldProblem] = []
+        macs: list[str] = []
+        for raw in mac_addresses:
+            try:
+                mac = canonical_mac(raw, "macAddresses")
+            except InvalidInput as error:
+                problems.extend(error.details)
+                continue
+            if mac not in macs:
+                macs.append(mac)
+        if len(macs) > MAX_MACS:
+            problems.append(FieldProblem("macAddresses", f"must list at most {MAX_MACS}"))
+        serial = None
+        if serial_number is not None:
+            try:
+                serial = clean_serial(serial_number)
+            except InvalidInput as error:
+                problems.extend(error.details)
+        if serial is None and not macs and not problems:
+            problems.append(FieldProblem("serialNumber", "serialNumber or macAddresses is needed"))
+        for name, text in (
+            ("brand", brand),
+            ("model", model),
+            ("firmwareVersion", firmware_version),
+        ):
+            if text is not None and not text.strip():
+                problems.append(FieldProblem(name, "must not be blank"))
+            elif text is not None and len(text.strip()) > MAX_TEXT:
+                problems.append(FieldProblem(name, f"must be at most {MAX_TEXT} characters"))
+        if problems:
+            raise InvalidInput("invalid device registration", problems)
+        return cls(
+            brand=brand.strip(),
+            model=model.strip() if model else None,
+            serial_number=serial,
+            mac_addresses=tuple(macs),
+            firmware_version=firmware_version.strip() if firmware_version else None,
+        )
+
+    @property
+    def brand_key(self) -> str:
+        return brand_key(self.brand)
+
+    @property
+    def serial_key(self) -> str | None:
+        return serial_key(self.serial_number) if self.serial_number else None
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """What an organization sets on its device (from a recipe)."""
+
+    name: str | None = None
+    tag_uids: tuple[str, ...] = ()
+    policy_uid: str | None = None
+    location_uid: str | None = None
+
+    @classmethod
+    def of(cls, spec: RecipeSpec) -> "Configuration":
+        return cls(spec.device_name, spec.tag_uids, spec.policy_uid, spec.location_uid)
+
+
+@dataclass
+class Device(Aggregate):
+    """A registered device. Unpaired devices belong to no organization and show a code."""
+
+    uid: str
+    report: DeviceReport
+    verification_hash: str
+    created_at: datetime
+    updated_at: datetime
+    organization_uid: str | None = None
+    configuration: Configuration = Configuration()
+    recipe_uid: str | None = None
+    paired_at: datetime | None = None
+
+    @property
+    def paired(self) -> bool:
+        return self.organization_uid is not None
+
+    def registered(self, report: DeviceReport, free_macs: Sequence[str], now: datetime) -> None:
+        """Take in what the device now reports. MACs another device holds stay with it, and a
+        known serial number is never overwritten (it is how the device was found)."""
+        macs = self.report.mac_addresses + tuple(
+            mac for mac in report.mac_addresses if mac in free_macs
+        )
+        self.report = replace(
+            report,
+            brand=self.report.brand,
+            serial_number=self.report.serial_number or report.serial_number,
+            mac_addresses=tuple(dict.fromkeys(macs)),
+            model=report.model or self.report.model,
+            firmware_version=report.firmware_version or self.report.firmware_version,
+        )
+        self.updated_at = now
+
+    def pair(self, actor: Actor, now: datetime) -> None:
+        """Join the actor's organization; DevicePaired carries the code the device had."""
+        self.organization_uid = actor.owner.organization_uid
+        self.paired_at = self.updated_at = now
+        self._record(
+            DevicePaired(
+                type="Device.Verification.DevicePaired",
+                owner=actor.owner,
+                originator=actor.originator,
+                device_identity_hash=self.uid,
+                verification_hash=self.verification_hash,
+            )
+        )
+
+    def unpair(self, actor: Actor, new_hash: str, now: datetime) -> None:
+        """Leave the organization: its configuration goes, and the device shows a new code."""
+        self.organization_uid = None
+        self.configuration = Configuration()
+        self.recipe_uid = None
+        self.paired_at = None
+        self.verification_hash = new_hash
+        self.updated_at = now
+        self._record(
+            DeviceUnpaired(
+                type="Device.Verification.DeviceUnpaired",
+                owner=actor.owner,
+                originator=actor.originator,
+                device_identity_hash=self.uid,
+                verification_hash=new_hash,
+            )
+        )
+
+    def configure(self, configuration: Configuration, recipe_uid: str, now: datetime) -> None:
+        self.configuration = configuration
+        self.recipe_uid = recipe_uid
+        self.updated_at = now

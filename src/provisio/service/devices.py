@@ -1,0 +1,156 @@
+"""Device use cases: registration with automatic provisioning, pairing by code, deprovisioning.
+
+Registration runs in one unit of work: the device, every recipe the attempt touched and the
+events of both commit together, in the order they were caused.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from provisio.domain.aggregate import Actor
+from provisio.domain.device import (
+    Device,
+    DeviceReport,
+    new_verification_hash,
+    normalise_verification_hash,
+)
+from provisio.domain.errors import Conflict, NotFound
+from provisio.domain.ids import new_uid
+from provisio.domain.provisioning import provision
+from provisio.domain.recipe import Recipe
+from provisio.domain.registry import references
+from provisio.service.tenancy import Principal, scope, system_actor, target_organization
+from provisio.store.devices import IdentityTaken
+from provisio.store.unit_of_work import Store, UnitOfWork
+
+ATTEMPTS = 5
+"""How often a use case runs again after a concurrent one stored the same identity first."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Registration:
+    device: Device
+    applied: Recipe | None
+
+
+async def _retrying(work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` again when a concurrent transaction won a uniqueness race; the next run sees
+    what the winner stored (the same device registering twice at once gets one record)."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return await work()
+        except IdentityTaken:
+            continue
+    try:
+        return await work()
+    except IdentityTaken as error:
+        raise Conflict("too many concurrent registrations of this device; try again") from error
+
+
+async def register_device(store: Store, report: DeviceReport) -> Registration:
+    """Find or create the device, then provision it from the recipe that matches it."""
+    return await _retrying(lambda: _register(store, report))
+
+
+async def _register(store: Store, report: DeviceReport) -> Registration:
+    now = datetime.now(UTC)
+    async with store.unit_of_work() as uow:
+        known_device = await uow.devices.identify(report)
+        if known_device is None:
+            device = Device(new_uid(), report, new_verification_hash(), now, now)
+        else:
+            device = known_device
+            held = await uow.devices.macs_held_elsewhere(
+                report.brand_key, report.mac_addresses, device.uid
+            )
+            free = [mac for mac in report.mac_addresses if mac not in held]
+            device.registered(report, free, now)
+        known = device.report
+        candidates = await uow.recipes.candidates(
+            known.brand_key, known.serial_key, known.mac_addresses
+        )
+        versions = {recipe.uid: recipe.version for recipe in candidates}
+        applied = provision(
+            device,
+            candidates,
+            vanished=await _vanished(uow, candidates),
+            system=await _system_actors(uow, device, candidates),
+            new_hash=new_verification_hash,
+            now=now,
+        )
+        if known_device is None:
+            await uow.devices.add(device)
+        else:
+            await uow.devices.save(device)
+        for recipe in candidates:
+            if recipe.version != versions[recipe.uid]:
+                await uow.recipes.save(recipe)
+        return Registration(device, applied)
+
+
+async def _vanished(uow: UnitOfWork, candidates: list[Recipe]) -> dict[str, str]:
+    """Candidate uid → which of its references no longer exist (only those with any)."""
+    vanished: dict[str, str] = {}
+    for recipe in candidates:
+        missing = await uow.registries.missing(recipe.organization_uid, references(recipe.spec))
+        if missing:
+            vanished[recipe.uid] = "; ".join(reference.vanished() for reference in missing)
+    return vanished
+
+
+async def _system_actors(
+    uow: UnitOfWork, device: Device, candidates: list[Recipe]
+) -> Callable[[str], Actor]:
+    wanted = {recipe.organization_uid for recipe in candidates}
+    if device.organization_uid is not None:
+        wanted.add(device.organization_uid)
+    actors = {org.uid: system_actor(org) for org in await uow.tenancy.organizations_by_uid(wanted)}
+    return actors.__getitem__
+
+
+async def pair_by_code(
+    store: Store, principal: Principal, code: str, organization_uid: str | None
+) -> Device:
+    """Pair an unpaired device to an organization by the code it shows."""
+    async with store.unit_of_work() as uow:
+        organization = await target_organization(uow, principal, organization_uid)
+        device = await uow.devices.by_verification_hash(normalise_verification_hash(code))
+        if device is None:
+            raise NotFound("no device shows this verification code")
+        if device.paired:
+            raise Conflict("this device is already paired; it must be deprovisioned first")
+        device.pair(principal.actor(organization), datetime.now(UTC))
+        await uow.devices.save(device)
+        return device
+
+
+async def deprovision_device(store: Store, principal: Principal, uid: str) -> None:
+    """Unpair the device; it shows a new code and is gone from the organization's list."""
+
+    async def work() -> None:
+        async with store.unit_of_work() as uow:
+            organizations = await scope(uow, principal, None)
+            device = await uow.devices.get(uid, organizations, for_update=True)
+            assert device.organization_uid is not None
+            actor = principal.actor(device.organization_uid)
+            device.unpair(actor, new_verification_hash(), datetime.now(UTC))
+            await uow.devices.save(device)
+
+    await _retrying(work)
+
+
+async def get_device(store: Store, principal: Principal, uid: str) -> Device:
+    async with store.reader() as uow:
+        return await uow.devices.get(uid, await scope(uow, principal, None))
+
+
+async def list_devices(
+    store: Store, principal: Principal, organization_uid: str | None, after: int, limit: int
+) -> list[tuple[int, Device]]:
+    async with store.reader() as uow:
+        organizations = await scope(uow, principal, organization_uid)
+        return await uow.devices.find(organizations, after, limit)

@@ -1,0 +1,209 @@
+"""Device persistence: rows ↔ the Device aggregate, lookup by identity, code or uid."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from provisio.domain.device import Configuration, Device, DeviceReport
+from provisio.domain.errors import NotFound
+from provisio.store.tables import device_macs, devices
+
+_NOT_FOUND = "device not found"
+
+
+class IdentityTaken(Exception):
+    """A concurrent registration stored the same serial number, MAC or code first.
+
+    The transaction is lost; running the use case again finds the device the other one stored.
+    """
+
+
+def _to_row(device: Device) -> dict[str, Any]:
+    report, configuration = device.report, device.configuration
+    return {
+        "uid": device.uid,
+        "brand": report.brand,
+        "brand_key": report.brand_key,
+        "model": report.model,
+        "serial_number": report.serial_number,
+        "serial_key": report.serial_key,
+        "firmware_version": report.firmware_version,
+        "verification_hash": device.verification_hash,
+        "organization_uid": device.organization_uid,
+        "name": configuration.name,
+        "tag_uids": ",".join(configuration.tag_uids),
+        "policy_uid": configuration.policy_uid,
+        "location_uid": configuration.location_uid,
+        "recipe_uid": device.recipe_uid,
+        "paired_at": device.paired_at,
+        "created_at": device.created_at,
+        "updated_at": device.updated_at,
+    }
+
+
+def _from_row(row: Row[Any], macs: Sequence[str]) -> Device:
+    return Device(
+        uid=row.uid,
+        report=DeviceReport(
+            brand=row.brand,
+            model=row.model,
+            serial_number=row.serial_number,
+            mac_addresses=tuple(macs),
+            firmware_version=row.firmware_version,
+        ),
+        verification_hash=row.verification_hash,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        organization_uid=row.organization_uid,
+        configuration=Configuration(
+            name=row.name,
+            tag_uids=tuple(row.tag_uids.split(",")) if row.tag_uids else (),
+            policy_uid=row.policy_uid,
+            location_uid=row.location_uid,
+        ),
+        recipe_uid=row.recipe_uid,
+        paired_at=row.paired_at,
+    )
+
+
+class DeviceRepository:
+    """Loads and stores devices inside one transaction; remembers those it touched."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.seen: list[Device] = []
+        self._stored_macs: dict[str, set[str]] = {}
+
+    async def identify(self, report: DeviceReport) -> Device | None:
+        """The device with the report's brand and serial number, else with one of its MACs
+        (locked for this transaction)."""
+        if report.serial_key is not None:
+            found = await self._load_one(
+                select(devices)
+                .where(
+                    devices.c.brand_key == report.brand_key,
+                    devices.c.serial_key == report.serial_key,
+                )
+                .with_for_update()
+            )
+            if found is not None:
+                return found
+        if not report.mac_addresses:
+            return None
+        return await self._load_one(
+            select(devices)
+            .where(
+                devices.c.uid.in_(
+                    select(device_macs.c.device_uid).where(
+                        device_macs.c.brand_key == report.brand_key,
+                        device_macs.c.mac_address.in_(report.mac_addresses),
+                    )
+                )
+            )
+            .order_by(devices.c.id)
+            .limit(1)
+            .with_for_update()
+        )
+
+    async def macs_held_elsewhere(self, brand_key: str, macs: Sequence[str], uid: str) -> set[str]:
+        rows = await self._conn.execute(
+            select(device_macs.c.mac_address).where(
+                device_macs.c.brand_key == brand_key,
+                device_macs.c.mac_address.in_(macs),
+                device_macs.c.device_uid != uid,
+            )
+        )
+        return {row.mac_address for row in rows}
+
+    async def get(
+        self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
+    ) -> Device:
+        """A device paired to one of the organizations (any other answers NotFound)."""
+        query = select(devices).where(
+            devices.c.uid == uid, devices.c.organization_uid.in_(organization_uids)
+        )
+        found = await self._load_one(query.with_for_update() if for_update else query)
+        if found is None:
+            raise NotFound(_NOT_FOUND)
+        return found
+
+    async def by_verification_hash(self, code: str) -> Device | None:
+        return await self._load_one(
+            select(devices).where(devices.c.verification_hash == code).with_for_update()
+        )
+
+    async def find(
+        self, organization_uids: Sequence[str], after: int, limit: int
+    ) -> list[tuple[int, Device]]:
+        """One page of paired devices in registration order, keyed by the internal row id."""
+        rows = list(
+            await self._conn.execute(
+                select(devices)
+                .where(devices.c.organization_uid.in_(organization_uids), devices.c.id > after)
+                .order_by(devices.c.id)
+                .limit(limit)
+            )
+        )
+        macs = await self._macs([row.uid for row in rows])
+        return [(row.id, _from_row(row, macs.get(row.uid, []))) for row in rows]
+
+    async def add(self, device: Device) -> None:
+        await self._write(insert(devices).values(_to_row(device)))
+        self._stored_macs[device.uid] = set()
+        await self._store_macs(device)
+        self.seen.append(device)
+
+    async def save(self, device: Device) -> None:
+        await self._write(
+            update(devices).where(devices.c.uid == device.uid).values(_to_row(device))
+        )
+        await self._store_macs(device)
+
+    async def _store_macs(self, device: Device) -> None:
+        stored = self._stored_macs[device.uid]
+        new = [mac for mac in device.report.mac_addresses if mac not in stored]
+        if new:
+            await self._write(
+                insert(device_macs),
+                [
+                    {
+                        "device_uid": device.uid,
+                        "brand_key": device.report.brand_key,
+                        "mac_address": m,
+                    }
+                    for m in new
+                ],
+            )
+            stored.update(new)
+
+    async def _write(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> None:
+        try:
+            await self._conn.execute(statement, rows)
+        except IntegrityError as error:
+            raise IdentityTaken(str(error.orig)) from error
+
+    async def _load_one(self, query: Select[Any]) -> Device | None:
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return None
+        macs = await self._macs([row.uid])
+        device = _from_row(row, macs.get(row.uid, []))
+        self._stored_macs[device.uid] = set(device.report.mac_addresses)
+        self.seen.append(device)
+        return device
+
+    async def _macs(self, uids: Sequence[str]) -> dict[str, list[str]]:
+        if not uids:
+            return {}
+        rows = await self._conn.execute(
+            select(device_macs.c.device_uid, device_macs.c.mac_address)
+            .where(device_macs.c.device_uid.in_(uids))
+            .order_by(device_macs.c.id)
+        )
+        macs: dict[str, list[str]] = {}
+        for row in rows:
+            macs.setdefault(row.device_uid, []).append(row.mac_address)
+        return macs
