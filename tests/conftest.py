@@ -80,8 +80,12 @@ class Tenant:
         return {"X-Auth": self.token}
 
 
+DEVICE_KEY = "fleet-device-key-for-tests"
+
+
 def settings_for(database_url: str, **overrides: object) -> Settings:
-    return Settings(database_url=database_url, relay_poll_interval=0.05, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"relay_poll_interval": 0.05, "device_key": DEVICE_KEY}
+    return Settings(database_url=database_url, **{**values, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -50,11 +50,15 @@ def pg_execute(url: str, sql: str) -> list[Any]:
     return asyncio.run(_pg_fetch(url, sql))
 
 
-def stored_event_bodies(url: str) -> list[bytes]:
-    """Every event in the database, whatever its state (positioned or not)."""
-    sql = "SELECT body FROM events ORDER BY id"
+def fetch_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a plain SQL query, read behind the application's back (either engine)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1]
         with sqlite3.connect(path) as conn:
-            return [bytes(row[0]) for row in conn.execute(sql)]
-    return [bytes(row["body"]) for row in pg_execute(url, sql)]
+            return list(conn.execute(sql))
+    return [tuple(row) for row in pg_execute(url, sql)]
+
+
+def stored_event_bodies(url: str) -> list[bytes]:
+    """Every event in the database, whatever its state (positioned or not)."""
+    return [bytes(row[0]) for row in fetch_rows(url, "SELECT body FROM events ORDER BY id")]

@@ -1,14 +1,18 @@
 """Small request helpers for the API tests."""
 
+import json
 import time
 from typing import Any
 
+import httpx2 as httpx
 from fastapi.testclient import TestClient
 
-from tests.conftest import Tenant
+from tests.conftest import DEVICE_KEY, Tenant
+from tests.support import fetch_rows
 
 RECIPES = "/v1/provisioning-recipe"
 FEED = "/v1/event-stream/events"
+DEVICES = "/v1/device"
 TAGS = "/v1/organization-tag"
 POLICIES = "/v1/policy"
 LOCATIONS = "/v1/location"
@@ -49,3 +53,25 @@ def feed(client: TestClient, tenant: Tenant, count: int, **params: Any) -> list[
 
 def event_types(items: list[dict[str, Any]]) -> list[str]:
     return [item["event"]["type"] for item in items]
+
+
+def register(client: TestClient, key: str | None = DEVICE_KEY, **body: Any) -> httpx.Response:
+    """A device agent's registration call."""
+    headers = {} if key is None else {"X-Device-Key": key}
+    return client.post(f"{DEVICES}/register", json=body, headers=headers)
+
+
+def registered(client: TestClient, **body: Any) -> dict[str, Any]:
+    response = register(client, **body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def outbox(database_url: str, organization_uid: str) -> list[dict[str, Any]]:
+    """The organization's events as committed, in commit order (no wait for the relay)."""
+    rows = fetch_rows(
+        database_url,
+        f"SELECT body FROM events WHERE organization_uid = '{organization_uid}' ORDER BY id",
+    )
+    return [json.loads(bytes(row[0])) for row in rows]

@@ -15,7 +15,7 @@ async def create_entry(
 ) -> RegistryEntry:
     async with store.unit_of_work() as uow:
         organization = await target_organization(uow, principal, organization_uid)
-        entry = RegistryEntry(new_uid(), organization, name, datetime.now(UTC))
+        entry = RegistryEntry(new_uid(), organization, name.strip(), datetime.now(UTC))
         await uow.registries[kind].add(entry)
         return entry
 

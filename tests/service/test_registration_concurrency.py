@@ -1,0 +1,151 @@
+"""Registrations racing each other, recipe edits and deletes, on both engines.
+
+Whatever the interleaving, each recipe is applied at most once, every device has one record,
+and the committed events tell one consistent story.
+"""
+
+import asyncio
+import json
+from typing import Any
+
+from sqlalchemy import text
+
+from provisio.domain.brands import BrandRules
+from provisio.domain.device import DeviceReport
+from provisio.domain.errors import Conflict
+from provisio.service import tenancy
+from provisio.service.devices import Registration, register_device
+from provisio.service.recipes import create_recipe, delete_recipe, update_recipe
+from provisio.store.unit_of_work import Store
+
+RULES = BrandRules()
+DEVICES = 5
+AT_ONCE = 12
+ROUNDS = 8
+
+CREATED = "Device.ProvisioningRecipeCreated"
+UPDATED = "Device.ProvisioningRecipeUpdated"
+STATUS = "Device.ProvisioningRecipeStatusUpdated"
+DELETED = "Device.ProvisioningRecipeDeleted"
+PAIRED = "Device.Verification.DevicePaired"
+
+
+async def _principal(store: Store) -> tenancy.Principal:
+    made = await tenancy.bootstrap(store, "Acme", "Lobby")
+    return await tenancy.authenticate(store, made.token.header)
+
+
+async def _rows(store: Store, sql: str, **params: str) -> list[Any]:
+    async with store.reader() as uow:
+        return list(await uow.conn.execute(text(sql), params))
+
+
+async def _events_about(store: Store, subject_uid: str) -> list[tuple[str, str | None]]:
+    """(type, status) of the events about one recipe or device, in commit order."""
+    sql = "SELECT body FROM events WHERE subject_uid = :uid ORDER BY id"
+    payloads = [
+        json.loads(bytes(row[0]))["payload"] for row in await _rows(store, sql, uid=subject_uid)
+    ]
+    return [(payload["type"], payload.get("status")) for payload in payloads]
+
+
+async def _count(store: Store, table: str) -> int:
+    return int((await _rows(store, f"SELECT count(*) FROM {table}"))[0][0])
+
+
+async def test_a_device_registering_many_times_at_once_is_applied_once(store: Store) -> None:
+    principal = await _principal(store)
+    recipes = [
+        await create_recipe(
+            store, principal, {"brand": "android", "macAddress": f"aa:bb:cc:dd:ee:0{n}"}, RULES
+        )
+        for n in range(DEVICES)
+    ]
+    reports = [
+        DeviceReport.of(
+            brand="android", mac_addresses=[f"aa:bb:cc:dd:ee:0{n}", f"aa:bb:cc:dd:ff:0{n}"]
+        )
+        for n in range(DEVICES)
+    ]
+
+    answers: list[Registration] = await asyncio.gather(
+        *(register_device(store, reports[n % DEVICES]) for n in range(DEVICES * AT_ONCE))
+    )
+
+    assert await _count(store, "devices") == DEVICES
+    assert await _count(store, "device_macs") == DEVICES * 2
+    for n, recipe in enumerate(recipes):
+        mine = [answer for i, answer in enumerate(answers) if i % DEVICES == n]
+        assert len({answer.device.uid for answer in mine}) == 1
+        device_uid = mine[0].device.uid
+        assert all(answer.device.recipe_uid == recipe.uid for answer in mine)
+        assert sum(answer.applied is not None for answer in mine) == 1
+        assert await _events_about(store, recipe.uid) == [
+            (CREATED, "Pending"),
+            (UPDATED, "Applied"),
+            (STATUS, "Applied"),
+        ]
+        assert await _events_about(store, device_uid) == [(PAIRED, None)]
+
+
+async def test_a_registration_racing_an_edit_leaves_one_consistent_story(store: Store) -> None:
+    principal = await _principal(store)
+    outcomes = set()
+    for n in range(ROUNDS):
+        body = {"brand": "lg", "serialNumber": f"SN-{n}", "deviceName": "Before"}
+        recipe = await create_recipe(store, principal, body, RULES)
+        edit = update_recipe(store, principal, recipe.uid, {"deviceName": "After"}, RULES)
+        registration, edited = await asyncio.gather(
+            register_device(store, DeviceReport.of(brand="lg", serial_number=f"sn-{n}")),
+            edit,
+            return_exceptions=True,
+        )
+        assert isinstance(registration, Registration)
+        story = await _events_about(store, recipe.uid)
+        if isinstance(edited, Conflict):  # the registration applied the recipe first
+            outcomes.add("registration first")
+            assert registration.device.configuration.name == "Before"
+            assert story == [(CREATED, "Pending"), (UPDATED, "Applied"), (STATUS, "Applied")]
+        else:
+            assert not isinstance(edited, BaseException), edited
+            outcomes.add("edit first")
+            assert registration.device.configuration.name == "After"
+            assert story == [
+                (CREATED, "Pending"),
+                (UPDATED, "Pending"),
+                (UPDATED, "Applied"),
+                (STATUS, "Applied"),
+            ]
+        assert registration.device.recipe_uid == recipe.uid
+        assert await _events_about(store, registration.device.uid) == [(PAIRED, None)]
+    assert outcomes  # which interleavings occur depends on the engine and the scheduler
+
+
+async def test_a_registration_racing_a_delete_leaves_one_consistent_story(store: Store) -> None:
+    principal = await _principal(store)
+    for n in range(ROUNDS):
+        recipe = await create_recipe(
+            store, principal, {"brand": "lg", "serialNumber": f"SN-{n}"}, RULES
+        )
+        registration, deleted = await asyncio.gather(
+            register_device(store, DeviceReport.of(brand="lg", serial_number=f"SN-{n}")),
+            delete_recipe(store, principal, recipe.uid),
+            return_exceptions=True,
+        )
+        assert isinstance(registration, Registration)
+        assert deleted is None
+        story = await _events_about(store, recipe.uid)
+        device_story = await _events_about(store, registration.device.uid)
+        if registration.applied is None:  # deleted first: nothing to apply
+            assert story == [(CREATED, "Pending"), (DELETED, "Pending")]
+            assert not registration.device.paired
+            assert device_story == []
+        else:
+            assert story == [
+                (CREATED, "Pending"),
+                (UPDATED, "Applied"),
+                (STATUS, "Applied"),
+                (DELETED, "Applied"),
+            ]
+            assert registration.device.organization_uid == recipe.organization_uid
+            assert device_story == [(PAIRED, None)]
