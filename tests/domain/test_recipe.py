@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from provisio.domain.aggregate import Actor
 from provisio.domain.brands import BrandRules
 from provisio.domain.errors import Conflict, InvalidInput
 from provisio.domain.events import Originator, Owner
 from provisio.domain.ids import new_uid
-from provisio.domain.aggregate import Actor
 from provisio.domain.recipe import Recipe, build_spec, clean_changes
 from provisio.domain.status import RecipeStatus
 from tests.support import assert_valid_event
