@@ -137,6 +137,11 @@ def test_a_matching_recipe_is_applied_and_the_device_configured(
     assert (
         client.post(f"{RECIPES}/{recipe['uid']}/retry", headers=tenant.headers).status_code == 409
     )
+    # Applied is read-only, whatever the edit (even one that would be a 422 otherwise).
+    edit = client.put(
+        f"{RECIPES}/{recipe['uid']}", json={"policyUid": "f" * 32}, headers=tenant.headers
+    )
+    assert edit.status_code == 409
 
 
 def test_a_device_matches_by_any_of_its_macs(

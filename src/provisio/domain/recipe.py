@@ -171,6 +171,10 @@ class Recipe(Aggregate):
     def etag(self) -> str:
         return f'"{self.version}"'
 
+    def ensure_editable(self) -> None:
+        if self.status is RecipeStatus.APPLIED:
+            raise Conflict("an Applied recipe is read-only")
+
     def spec_with(self, changes: Mapping[str, Any]) -> RecipeSpec:
         """The spec these cleaned changes would give."""
         return replace(self.spec, **changes)
@@ -201,8 +205,7 @@ class Recipe(Aggregate):
         An Invalid recipe whose references all exist after the edit (`references_resolved`)
         returns to Pending.
         """
-        if self.status is RecipeStatus.APPLIED:
-            raise Conflict("an Applied recipe is read-only")
+        self.ensure_editable()
         spec = self.spec_with(changes)
         rules.check(spec.brand, spec.serial_number, spec.mac_address)
         if spec == self.spec:

@@ -120,6 +120,7 @@ async def update_recipe(
         recipe = await uow.recipes.get(uid, await scope(uow, principal, None), for_update=True)
         if if_match is not None and if_match.strip() not in ("*", recipe.etag):
             raise PreconditionFailed(f"If-Match {if_match} does not match ETag {recipe.etag}")
+        recipe.ensure_editable()
         missing = await ReferenceCheck(uow).missing(
             recipe.organization_uid, references(recipe.spec_with(changes))
         )
