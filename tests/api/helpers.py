@@ -75,3 +75,9 @@ def outbox(database_url: str, organization_uid: str) -> list[dict[str, Any]]:
         f"SELECT body FROM events WHERE organization_uid = '{organization_uid}' ORDER BY id",
     )
     return [json.loads(bytes(row[0])) for row in rows]
+
+
+def metric(text: str, prefix: str) -> float:
+    """The sum of the Prometheus samples in `text` whose line starts with `prefix`."""
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)

@@ -14,6 +14,7 @@ from tests.api.helpers import (
     TAGS,
     create,
     entry,
+    metric,
     outbox,
     register,
     registered,
@@ -510,3 +511,20 @@ def test_devices_list_in_pages(client: TestClient, tenant: Tenant) -> None:
     link = first.headers["Link"].split(">")[0].lstrip("<")
     rest = client.get(link, headers=tenant.headers).json()
     assert [d["serialNumber"] for d in first.json() + rest] == ["SN-0", "SN-1", "SN-2"]
+
+
+def test_metrics_count_registrations_by_outcome(client: TestClient, tenant: Tenant) -> None:
+    def count(outcome: str) -> float:
+        text = client.get("/metrics").text
+        return metric(text, f'provisio_device_registrations_total{{outcome="{outcome}"}}')
+
+    before = {outcome: count(outcome) for outcome in ("applied", "no_recipe", "model_mismatch")}
+    registered(client, brand="lg", serialNumber="SN-9")
+    create(client, tenant, **SAMSUNG)
+    registered(client, brand="samsung", serialNumber="SN-1", model="other")
+    registered(client, **SAMSUNG)
+    assert {outcome: count(outcome) - before[outcome] for outcome in before} == {
+        "applied": 1,
+        "no_recipe": 1,
+        "model_mismatch": 1,
+    }

@@ -5,7 +5,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import FEED, create, event_types, feed
+from tests.api.helpers import FEED, create, event_types, feed, metric
 from tests.conftest import Tenant
 
 
@@ -78,10 +78,6 @@ def test_bad_feed_parameters_are_422(client: TestClient, tenant: Tenant) -> None
 def test_metrics_count_requests_by_route_and_positioned_events(
     client: TestClient, tenant: Tenant
 ) -> None:
-    def sample(text: str, prefix: str) -> float:
-        lines = [line for line in text.splitlines() if line.startswith(prefix)]
-        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
-
     route = (
         'provisio_http_requests_total{method="POST",route="/v1/provisioning-recipe",status="201"}'
     )
@@ -89,6 +85,6 @@ def test_metrics_count_requests_by_route_and_positioned_events(
     create(client, tenant, serialNumber="SN-1")
     feed(client, tenant, 1)
     after = client.get("/metrics").text
-    assert sample(after, route) == sample(before, route) + 1
+    assert metric(after, route) == metric(before, route) + 1
     positioned = "provisio_events_positioned_total "
-    assert sample(after, positioned) >= sample(before, positioned) + 1
+    assert metric(after, positioned) >= metric(before, positioned) + 1

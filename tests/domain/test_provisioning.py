@@ -8,7 +8,7 @@ from provisio.domain.brands import BrandRules
 from provisio.domain.device import Device, DeviceReport, normalise_verification_hash
 from provisio.domain.events import Owner
 from provisio.domain.ids import new_uid
-from provisio.domain.provisioning import OWNED_ELSEWHERE, provision
+from provisio.domain.provisioning import OWNED_ELSEWHERE, Decision, Outcome, provision
 from provisio.domain.recipe import Recipe, build_spec
 from provisio.domain.status import RecipeStatus
 from tests.support import assert_valid_event
@@ -41,7 +41,7 @@ def _device(model: str | None = "QM55", organization_uid: str | None = None) -> 
 
 def _run(
     device: Device, *candidates: Recipe, vanished: dict[str, str] | None = None
-) -> Recipe | None:
+) -> Decision:
     return provision(
         device,
         candidates,
@@ -61,14 +61,14 @@ def _types(*aggregates: Recipe | Device) -> list[str]:
 
 def test_no_candidate_changes_nothing() -> None:
     device = _device()
-    assert _run(device) is None
+    assert _run(device) == Decision(Outcome.NO_RECIPE)
     assert (device.paired, device.recorded) == (False, [])
 
 
 def test_a_fitting_recipe_is_applied_and_the_device_paired() -> None:
     recipe = _recipe(model="qm55 ", deviceName="Lobby")
     device = _device()
-    assert _run(device, recipe) is recipe
+    assert _run(device, recipe) == Decision(Outcome.APPLIED, recipe)
     assert (recipe.status, recipe.device_uid) == (RecipeStatus.APPLIED, device.uid)
     assert (device.organization_uid, device.configuration.name) == (HOME, "Lobby")
     assert _types(recipe, device) == [
@@ -82,7 +82,7 @@ def test_a_fitting_recipe_is_applied_and_the_device_paired() -> None:
 def test_a_device_already_in_the_organization_is_configured_without_pairing_again() -> None:
     recipe = _recipe(deviceName="Hall")
     device = _device(organization_uid=HOME)
-    assert _run(device, recipe) is recipe
+    assert _run(device, recipe) == Decision(Outcome.APPLIED, recipe)
     assert device.configuration.name == "Hall"
     assert _types(recipe, device) == [
         "ProvisioningRecipeUpdated",
@@ -93,7 +93,7 @@ def test_a_device_already_in_the_organization_is_configured_without_pairing_agai
 def test_a_move_unpairs_first_and_the_device_shows_a_new_code() -> None:
     recipe = _recipe(confirmedOwnership=True)
     device = _device(organization_uid=AWAY)
-    assert _run(device, recipe) is recipe
+    assert _run(device, recipe) == Decision(Outcome.APPLIED, recipe)
     assert _types(recipe, device) == [
         "DeviceUnpaired",
         "ProvisioningRecipeUpdated",
@@ -109,8 +109,7 @@ def test_a_move_unpairs_first_and_the_device_shows_a_new_code() -> None:
 def test_without_confirmed_ownership_the_device_stays_and_the_recipe_is_warned_once() -> None:
     recipe = _recipe()
     device = _device(organization_uid=AWAY)
-    assert _run(device, recipe) is None
-    assert _run(device, recipe) is None
+    assert _run(device, recipe) == _run(device, recipe) == Decision(Outcome.OWNED_ELSEWHERE)
     assert recipe.warning_message == OWNED_ELSEWHERE
     assert recipe.status is RecipeStatus.PENDING
     assert device.organization_uid == AWAY
@@ -120,7 +119,7 @@ def test_without_confirmed_ownership_the_device_stays_and_the_recipe_is_warned_o
 def test_ambiguity_warns_every_candidate_and_applies_none() -> None:
     mine, theirs = _recipe(HOME), _recipe(AWAY)
     device = _device()
-    assert _run(device, mine, theirs) is None
+    assert _run(device, mine, theirs) == Decision(Outcome.AMBIGUOUS)
     assert mine.warning_message == theirs.warning_message
     assert mine.warning_message is not None
     assert "2 organizations" in mine.warning_message
@@ -130,11 +129,12 @@ def test_ambiguity_warns_every_candidate_and_applies_none() -> None:
 def test_a_model_mismatch_fails_and_a_vanished_reference_invalidates() -> None:
     failed = _recipe(model="QM65")
     device = _device()
-    assert _run(device, failed) is None
+    assert _run(device, failed) == Decision(Outcome.MODEL_MISMATCH)
     assert failed.status is RecipeStatus.FAILED
     assert failed.last_device_uid == device.uid
     invalid = _recipe()
-    assert _run(device, invalid, vanished={invalid.uid: "policyUid: gone"}) is None
+    decision = _run(device, invalid, vanished={invalid.uid: "policyUid: gone"})
+    assert decision == Decision(Outcome.VANISHED_REFERENCE)
     assert (invalid.status, invalid.error_message) == (RecipeStatus.INVALID, "policyUid: gone")
     assert not device.paired
 

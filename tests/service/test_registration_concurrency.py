@@ -79,7 +79,7 @@ async def test_a_device_registering_many_times_at_once_is_applied_once(store: St
         assert len({answer.device.uid for answer in mine}) == 1
         device_uid = mine[0].device.uid
         assert all(answer.device.recipe_uid == recipe.uid for answer in mine)
-        assert sum(answer.applied is not None for answer in mine) == 1
+        assert sum(answer.decision.applied is not None for answer in mine) == 1
         assert await _events_about(store, recipe.uid) == [
             (CREATED, "Pending"),
             (UPDATED, "Applied"),
@@ -136,7 +136,7 @@ async def test_a_registration_racing_a_delete_leaves_one_consistent_story(store:
         assert deleted is None
         story = await _events_about(store, recipe.uid)
         device_story = await _events_about(store, registration.device.uid)
-        if registration.applied is None:  # deleted first: nothing to apply
+        if registration.decision.applied is None:  # deleted first: nothing to apply
             assert story == [(CREATED, "Pending"), (DELETED, "Pending")]
             assert not registration.device.paired
             assert device_story == []

@@ -1,4 +1,5 @@
-"""Prometheus metrics for HTTP requests, labelled by route template (not raw path)."""
+"""Prometheus metrics: HTTP requests, labelled by route template (not raw path), and what
+device registrations did."""
 
 import time
 
@@ -10,6 +11,12 @@ REQUESTS = Counter(
 )
 LATENCY = Histogram(
     "provisio_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"]
+)
+
+REGISTRATIONS = Counter(
+    "provisio_device_registrations_total",
+    "Device registrations, by what they did (applied, no_recipe, ambiguous, …)",
+    ["outcome"],
 )
 
 

@@ -6,11 +6,30 @@ whatever this decides together with the events the aggregates recorded.
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from provisio.domain.aggregate import Actor
 from provisio.domain.device import Configuration, Device
 from provisio.domain.recipe import Recipe
+
+
+class Outcome(StrEnum):
+    """What a registration did; one per branch of the provisioning rules."""
+
+    APPLIED = "applied"
+    NO_RECIPE = "no_recipe"
+    AMBIGUOUS = "ambiguous"
+    OWNED_ELSEWHERE = "owned_elsewhere"
+    MODEL_MISMATCH = "model_mismatch"
+    VANISHED_REFERENCE = "vanished_reference"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    applied: Recipe | None = None
 
 
 def ambiguous_organizations(count: int) -> str:
@@ -51,15 +70,14 @@ def provision(
     system: Callable[[str], Actor],
     new_hash: Callable[[], str],
     now: datetime,
-) -> Recipe | None:
+) -> Decision:
     """Apply the one recipe that fits the device, or record on the candidates why not.
 
     `vanished` maps a candidate's uid to a message naming the references of it that no longer
-    exist; `system(organization_uid)` is the system actor of an organization. Returns the
-    recipe applied, if any.
+    exist; `system(organization_uid)` is the system actor of an organization.
     """
     if not candidates:
-        return None
+        return Decision(Outcome.NO_RECIPE)
     if len(candidates) > 1:
         organizations = {recipe.organization_uid for recipe in candidates}
         message = (
@@ -69,20 +87,20 @@ def provision(
         )
         for recipe in candidates:
             recipe.warn(message, now, system(recipe.organization_uid))
-        return None
+        return Decision(Outcome.AMBIGUOUS)
     (recipe,) = candidates
     actor = system(recipe.organization_uid)
     moving = device.organization_uid not in (None, recipe.organization_uid)
     if moving and not recipe.spec.confirmed_ownership:
         recipe.warn(OWNED_ELSEWHERE, now, actor)
-        return None
+        return Decision(Outcome.OWNED_ELSEWHERE)
     expected_model = recipe.spec.model
     if expected_model is not None and not _same_model(expected_model, device.report.model):
         recipe.fail(device.uid, model_mismatch(expected_model, device.report.model), now, actor)
-        return None
+        return Decision(Outcome.MODEL_MISMATCH)
     if recipe.uid in vanished:
         recipe.invalidate(device.uid, vanished[recipe.uid], now, actor)
-        return None
+        return Decision(Outcome.VANISHED_REFERENCE)
     if moving:
         assert device.organization_uid is not None
         device.unpair(system(device.organization_uid), new_hash(), now)
@@ -90,4 +108,4 @@ def provision(
     device.configure(Configuration.of(recipe.spec), recipe.uid, now)
     if device.organization_uid is None:
         device.pair(actor, now)
-    return recipe
+    return Decision(Outcome.APPLIED, recipe)

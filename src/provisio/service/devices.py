@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import structlog
+
 from provisio.domain.aggregate import Actor
 from provisio.domain.device import (
     Device,
@@ -18,12 +20,14 @@ from provisio.domain.device import (
 )
 from provisio.domain.errors import Conflict, NotFound
 from provisio.domain.ids import new_uid
-from provisio.domain.provisioning import provision
+from provisio.domain.provisioning import Decision, provision
 from provisio.domain.recipe import Recipe
 from provisio.domain.registry import references
 from provisio.service.tenancy import Principal, scope, system_actor, target_organization
 from provisio.store.devices import IdentityTaken
 from provisio.store.unit_of_work import Store, UnitOfWork
+
+log = structlog.get_logger(__name__)
 
 ATTEMPTS = 5
 """How often a use case runs again after a concurrent one stored the same identity first."""
@@ -34,7 +38,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Registration:
     device: Device
-    applied: Recipe | None
+    decision: Decision
 
 
 async def _retrying(work: Callable[[], Awaitable[T]]) -> T:
@@ -74,7 +78,7 @@ async def _register(store: Store, report: DeviceReport) -> Registration:
             known.brand_key, known.serial_key, known.mac_addresses
         )
         versions = {recipe.uid: recipe.version for recipe in candidates}
-        applied = provision(
+        decision = provision(
             device,
             candidates,
             vanished=await _vanished(uow, candidates),
@@ -89,7 +93,13 @@ async def _register(store: Store, report: DeviceReport) -> Registration:
         for recipe in candidates:
             if recipe.version != versions[recipe.uid]:
                 await uow.recipes.save(recipe)
-        return Registration(device, applied)
+        log.info(
+            "device registered",
+            device_uid=device.uid,
+            outcome=decision.outcome.value,
+            recipe_uid=decision.applied.uid if decision.applied else None,
+        )
+        return Registration(device, decision)
 
 
 async def _vanished(uow: UnitOfWork, candidates: list[Recipe]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from provisio.api.device_models import (
     RegistrationOut,
     VerificationCreate,
 )
+from provisio.api.metrics import REGISTRATIONS
 from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, one_page
 from provisio.domain.device import DeviceReport
 from provisio.service import devices as use_cases
@@ -29,6 +30,7 @@ async def register(body: DeviceRegistration, store: StoreDep) -> RegistrationOut
         firmware_version=body.firmware_version,
     )
     registration = await use_cases.register_device(store, report)
+    REGISTRATIONS.labels(registration.decision.outcome.value).inc()
     return RegistrationOut.of(registration.device)
 
 
