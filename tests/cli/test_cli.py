@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 from provisio.cli.main import app
 from provisio.service import tenancy
 from provisio.store.unit_of_work import Store
+from tests.cli.live import free_port
 from tests.support import SCHEMAS
 
 runner = CliRunner()
@@ -100,6 +100,13 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
         ["admin", "bootstrap"],
         ["admin", "account-token"],
         ["schema", "export"],
+        ["recipes"],
+        ["recipes", "import"],
+        ["events"],
+        ["events", "tail"],
+        ["simulate"],
+        ["simulate", "fleet"],
+        ["simulate", "devices"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -108,15 +115,9 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
     """A new user's first minute: start the demo, paste the printed curl, get a recipe."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PROVISIO_DATABASE_URL": _sqlite(tmp_path)}
     server = subprocess.Popen(
         [sys.executable, "-m", "provisio.cli.main", "serve", "--demo", "--port", str(port)],

@@ -1,4 +1,8 @@
-"""`provisio`: serve, worker, migrate, admin and schema commands."""
+"""`provisio`: serve, worker, migrate, admin and schema commands.
+
+The operator tools that talk to a running server over HTTP live in their own modules:
+`recipes import`, `events tail` and `simulate fleet|devices`.
+"""
 
 import asyncio
 import json
@@ -13,6 +17,7 @@ from rich.console import Console
 
 from provisio.api.app import create_app
 from provisio.background import background
+from provisio.cli import events, recipes, simulate
 from provisio.domain.errors import DomainError
 from provisio.domain.events import PAYLOAD_MODELS, envelope_schema
 from provisio.service import tenancy
@@ -23,11 +28,15 @@ from provisio.store.unit_of_work import Store
 app = typer.Typer(
     help="provisio: device provisioning with a signed domain-event stream.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",  # help paragraphs are re-wrapped to the terminal's width
 )
 admin = typer.Typer(help="Administration without the API.", no_args_is_help=True)
 schema = typer.Typer(help="The events' JSON Schemas.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 app.add_typer(schema, name="schema")
+app.add_typer(recipes.app, name="recipes")
+app.add_typer(events.app, name="events")
+app.add_typer(simulate.app, name="simulate")
 console = Console(soft_wrap=True)
 T = TypeVar("T")
 
