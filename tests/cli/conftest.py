@@ -21,7 +21,7 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
         def start(**settings: object) -> LiveServer:
             url = f"sqlite:///{tmp_path}/live-{len(urls)}.db"
             urls.append(url)
-            return running.enter_context(live_server(url, **settings))
+            return running.enter_context(live_server(url, 0, **settings))
 
         yield start
     for url in urls:

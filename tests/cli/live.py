@@ -106,10 +106,15 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(database_url: str, **settings: object) -> Iterator[LiveServer]:
-    """`create_app` served by uvicorn in a thread (relay and dispatcher included), with a tenant."""
+def live_server(database_url: str, port: int = 0, **settings: object) -> Iterator[LiveServer]:
+    """`create_app` served by uvicorn in a thread (relay and dispatcher included), with a tenant.
+
+    The listening socket is bound before the server starts, so no other process can take the
+    port in between; `port` 0 picks a free one.
+    """
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = int(sock.getsockname()[1])
     app = create_app(settings_for(database_url, **settings))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

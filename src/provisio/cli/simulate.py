@@ -112,7 +112,6 @@ class Device:
 class Tally:
     registered: int = 0
     provisioned: int = 0
-    already_paired: int = 0
     unpaired: int = 0
     errors: list[Problem] = field(default_factory=list)
 
@@ -120,10 +119,8 @@ class Tally:
         self.registered += 1
         if not isinstance(answer, dict):
             return
-        if answer.get("provisioned"):
+        if answer.get("provisioned"):  # the device belongs to an organization
             self.provisioned += 1
-        elif answer.get("organizationUid"):
-            self.already_paired += 1
         else:
             self.unpaired += 1
 
@@ -164,8 +161,8 @@ def devices(
 ) -> None:
     """Register each row's device (POST /v1/device/register) as its agent would on first boot.
 
-    A device whose recipe matches is provisioned; one without a recipe stays unpaired. Prints
-    how many were registered, provisioned, already paired, unpaired and refused. Exit code 0 when
+    A device whose recipe matches is provisioned; one without a recipe stays unpaired. Prints how
+    many were registered, provisioned (in an organization), unpaired and refused. Exit code 0 when
     every device registered, 1 otherwise; a wrong device key stops at the first answer.
     """
     fleet_devices = _read_devices(from_file, firmware_version)
@@ -175,7 +172,6 @@ def devices(
     table.add_column("count", justify="right")
     table.add_row("registered", str(tally.registered))
     table.add_row("provisioned", str(tally.provisioned))
-    table.add_row("already paired", str(tally.already_paired))
     table.add_row("unpaired (no matching recipe)", str(tally.unpaired))
     table.add_row("errors", str(len(tally.errors)))
     out.print(table)
