@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -115,10 +117,12 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
-    """A new user's first minute: start the demo, paste the printed curl, get a recipe."""
+@contextmanager
+def _demo_server(tmp_path: Path) -> Iterator[str]:
+    """`provisio serve --demo` on a free port; yields what it printed until it was ready."""
     port = free_port()
     env = {**os.environ, "PROVISIO_DATABASE_URL": _sqlite(tmp_path)}
+    env.pop("PROVISIO_DEVICE_KEY", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "provisio.cli.main", "serve", "--demo", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -133,6 +137,15 @@ def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
         while "Uvicorn running" not in output and time.monotonic() < deadline:
             output += server.stdout.readline()
         assert "Uvicorn running" in output, output
+        yield output
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
+    """A new user's first minute: start the demo, paste the printed curl, get a recipe."""
+    with _demo_server(tmp_path) as output:
         curls = re.findall(r"^\s*(curl .*?)(?=^\S|^\s*curl|\Z)", output, flags=re.M | re.S)
         create = next(c for c in curls if "-X POST" in c)
         answer = subprocess.run(
@@ -146,6 +159,14 @@ def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
             subprocess.run(["bash", "-c", read], capture_output=True, text=True, timeout=30).stdout
         )
         assert events == [] or events[0]["event"]["type"] == "Device.ProvisioningRecipeCreated"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+
+
+def test_serve_demo_on_a_used_database_still_prints_the_device_key(tmp_path: Path) -> None:
+    """Each demo start makes a new device key: a restart must show it, or no device can register."""
+    with _demo_server(tmp_path) as first:
+        assert "token" in first
+    with _demo_server(tmp_path) as again:
+        assert "database already set up" in again
+        key = re.search(r"device key\s+(\S+)", again)
+        assert key is not None, again
+        assert key.group(1) != "None"

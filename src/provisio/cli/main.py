@@ -108,7 +108,8 @@ async def _demo(store: "Store", settings: "Settings", host: str, port: int) -> N
     if not empty:
         console.print(
             f"[bold]provisio[/] on {url} — database already set up; use the token printed at "
-            "its first start, or `provisio admin bootstrap` for a new one."
+            "its first start, or `provisio admin bootstrap` for a new one.\n"
+            f"  device key    {settings.device_key}"
         )
         return
     made = await tenancy.bootstrap(store, "Demo Company", "Demo Organization")
