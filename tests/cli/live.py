@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 import uvicorn
@@ -71,9 +72,9 @@ class LiveServer:
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                status, answered, text = response.status, dict(response.headers), response.read()
+                status, answered, text = response.status, _lower(response.headers), response.read()
         except urllib.error.HTTPError as error:
-            status, answered, text = error.code, dict(error.headers), error.read()
+            status, answered, text = error.code, _lower(error.headers), error.read()
         return status, answered, json.loads(text) if text else None
 
     def ok(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
@@ -90,7 +91,7 @@ class LiveServer:
             status, headers, page = self._call("GET", "/v1/provisioning-recipe", params=query)
             assert status == 200, (status, page)
             found.extend(page)
-            link = re.search(r"[?&]after=(\d+)", headers.get("Link", ""))
+            link = re.search(r"[?&]after=(\d+)", headers.get("link", ""))
             if len(page) < 1000 or link is None:
                 return found
             after = int(link.group(1))
@@ -103,6 +104,10 @@ class LiveServer:
             after = items[-1]["position"] if items else 0
             items += self.ok("GET", "/v1/event-stream/events", after=after, limit=1000, wait=1)
         return items
+
+
+def _lower(headers: Message) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
 
 
 @contextmanager

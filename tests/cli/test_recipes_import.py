@@ -3,8 +3,10 @@
 from pathlib import Path
 
 import pytest
+from rich.filesize import decimal
 from typer.testing import Result
 
+from provisio.cli.recipes import CHUNK_BYTES
 from tests.cli.conftest import StartServer
 from tests.cli.live import LiveServer, free_port, invoke, words
 
@@ -92,6 +94,31 @@ def test_a_second_import_of_the_same_rows_is_refused_row_by_row(
     assert "created 0 recipe(s)" in again.stdout
     assert again.stderr.count("already claims") == 4
     assert len(server.recipes()) == 4
+
+
+def test_a_csv_with_an_unknown_column_is_refused_with_the_servers_reasons(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    result = _import(server, _csv(tmp_path, "brand,colour\nsamsung,red\n"))
+    assert result.exit_code == 1
+    assert "error: 422 Unprocessable Entity: invalid CSV header" in result.stderr
+    assert "colour: is not a recipe column" in result.stderr
+    assert server.recipes() == []
+
+
+def test_the_progress_bar_counts_the_bytes_of_a_file_sent_in_many_chunks(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "fleet.csv"
+    assert invoke("simulate", "fleet", "--count", "3000", "--out", str(path)).exit_code == 0
+    size = path.stat().st_size
+    assert size > 2 * CHUNK_BYTES
+    result = _import(server, path)
+    assert result.exit_code == 0, result.output
+    number, unit = decimal(size).split()
+    assert "uploaded" in result.stderr
+    assert f"{number}/{number} {unit}" in result.stderr  # every byte of the file went out
+    assert len(server.recipes()) == 3000
 
 
 def test_import_with_a_wrong_token_is_a_clear_error(server: LiveServer, tmp_path: Path) -> None:

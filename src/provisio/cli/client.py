@@ -85,7 +85,7 @@ class Problem:
         )
 
     def line(self) -> str:
-        where = f"row {self.row}" if self.row is not None else "request"
+        where = f"row {self.row}" if self.row is not None else "-"
         field = f"{self.field}: " if self.field else ""
         return f"{where:>9}  {field}{self.message}"
 
