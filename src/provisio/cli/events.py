@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import aiohttp
 import typer
+from rich.markup import escape
 
 from provisio.cli.client import (
     DEFAULT_URL,
@@ -154,4 +155,5 @@ async def _read(
 
 
 def _why(error: Exception) -> str:
-    return str(error) or type(error).__name__
+    """The error as text for rich (its brackets are not markup)."""
+    return escape(str(error) or type(error).__name__)
