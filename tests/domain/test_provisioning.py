@@ -39,9 +39,7 @@ def _device(model: str | None = "QM55", organization_uid: str | None = None) -> 
     return Device(new_uid(), report, "ABCD2345", NOW, NOW, organization_uid=organization_uid)
 
 
-def _run(
-    device: Device, *candidates: Recipe, vanished: dict[str, str] | None = None
-) -> Decision:
+def _run(device: Device, *candidates: Recipe, vanished: dict[str, str] | None = None) -> Decision:
     return provision(
         device,
         candidates,

@@ -13,7 +13,10 @@ from provisio.store.unit_of_work import Store
 
 _x_auth = APIKeyHeader(name="X-Auth", auto_error=False, description="`<tokenId>:<tokenSecret>`")
 _x_device_key = APIKeyHeader(
-    name="X-Device-Key", auto_error=False, description="The fleet's device key"
+    name="X-Device-Key",
+    scheme_name="DeviceKey",
+    auto_error=False,
+    description="The fleet's device key (`PROVISIO_DEVICE_KEY`)",
 )
 
 
