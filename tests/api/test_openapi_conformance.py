@@ -1,19 +1,28 @@
 """The API answers as its OpenAPI schema says: a schemathesis run over `/openapi.json`.
 
 The app runs in-process (ASGI) with its lifespan started — migrations and the relay — on a
-real SQLite file. Cases carry the `X-Auth` token of a bootstrapped tenant, so they get past
-401 and reach validation and the use cases; positive cases for `{uid}` paths mostly name
-resources that exist, so they reach the handlers' real work rather than a 404. A shorter run
-without a token checks that nothing under `/v1` succeeds anonymously.
+real SQLite file. Cases carry the `X-Auth` token of a bootstrapped tenant, and cases for
+`/v1/device/register` the fleet's `X-Device-Key` instead, so they get past 401 and reach
+validation and the use cases. The tenant is seeded through the use cases, as in production:
+tags, policies and locations, recipes referring to them, and devices whose real registrations
+left recipes Pending, Failed, Invalid and Applied, plus devices paired by code. Positive cases
+for `{uid}` paths mostly name resources that exist (DELETE and deprovision their own doomed
+ones), and verification cases often the code an unpaired device shows, so they reach the
+handlers' real work rather than a 404. A shorter run without a token (nor device key) checks
+that nothing under `/v1` succeeds anonymously — registration included.
 
 Checks: no 5xx; every status code, content type, response header and body is the declared
-one; negative (schema-invalid) data is rejected; authentication is enforced. Every event the
-run leaves in the database must match its committed JSON Schema.
+one; negative (schema-invalid) data is rejected; authentication is enforced, and each
+operation declares the credential it really takes. Every event the run leaves in the database
+must match its committed JSON Schema.
 
 `positive_data_acceptance` is deliberately NOT checked: brand rules (samsung needs a
-`serialNumber`, android a `macAddress`, an unknown brand one of the two), the uniqueness of
-live identifiers and account tokens having to name an organization cannot be expressed in
-the schema, so bodies valid per the schema may legitimately answer 422 or 409.
+`serialNumber`, android a `macAddress`, an unknown brand one of the two; a registering device
+one of the two), the uniqueness of live identifiers, account tokens having to name an
+organization, recipes' `tagUids`/`policyUid`/`locationUid` having to name existing entries,
+a verification code having to be one an unpaired device shows right now, and a device being
+deprovisioned only while it is paired cannot be expressed in the schema, so bodies valid per
+the schema may legitimately answer 422, 409 or 404.
 
 The schema object is built at import from `app.openapi()` (pure: no database, no lifespan)
 rather than with `schemathesis.pytest.from_fixture`, whose lazy integration in schemathesis
@@ -24,7 +33,7 @@ first request and keeps it running until `shutdown_lifespans()`.
 
 import asyncio
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -49,9 +58,10 @@ from starlette.types import Receive, Scope, Send
 
 from provisio.api.app import create_app
 from provisio.domain.brands import BrandRules
-from provisio.domain.ids import new_uid
+from provisio.domain.device import DeviceReport
+from provisio.domain.registry import RegistryKind
 from provisio.domain.status import RecipeStatus
-from provisio.service import recipes, tenancy
+from provisio.service import devices, recipes, registries, tenancy
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
@@ -111,23 +121,56 @@ SETTINGS = hypothesis.settings(
 
 Test = TypeVar("Test", bound=Callable[..., None])
 
+REGISTER = "/v1/device/register"
+"""The one `/v1` operation that takes the fleet's device key (`X-Device-Key`), not a token."""
+
 AUTHENTICATED: list[int] = []
 """The status of every response to a `/v1` case sent with a real token."""
+REGISTRATIONS: list[tuple[bool, int]] = []
+"""Every registration case of the runs with credentials: whether it carried the real device
+key, and the status it got."""
 
 ORGANIZATION_TOKEN = "organization-token-placeholder"
 ACCOUNT_TOKEN = "account-token-placeholder"
+DEVICE_KEY_PLACEHOLDER = "device-key-placeholder"
+
+REGISTRY_PATHS = {
+    RegistryKind.TAG: "/v1/organization-tag",
+    RegistryKind.POLICY: "/v1/policy",
+    RegistryKind.LOCATION: "/v1/location",
+}
+REFERENCES = {
+    "tagUids": REGISTRY_PATHS[RegistryKind.TAG],
+    "policyUid": REGISTRY_PATHS[RegistryKind.POLICY],
+    "locationUid": REGISTRY_PATHS[RegistryKind.LOCATION],
+}
+"""Recipe field → the registry its uids name."""
 
 
 @dataclass(frozen=True)
 class RunningApp:
     app: FastAPI
+    device_key: str
     organization_uid: str
     organization_token: str
     account_token: str
     recipe_uids: tuple[str, ...]
-    """Pending, Failed and Applied recipes: targets of GET, PUT and retry."""
+    """Pending, Failed, Applied and Invalid recipes: targets of GET and PUT."""
+    failed_recipe_uids: tuple[str, ...]
+    """The Failed ones: targets of retry (which turns them Pending)."""
     doomed_recipe_uids: tuple[str, ...]
     """Targets of DELETE, which must not take the others away from the later operations."""
+    device_uids: tuple[str, ...]
+    """Devices paired by a recipe and by code: targets of GET."""
+    doomed_device_uids: tuple[str, ...]
+    """Paired devices for deprovisioning, which must not unpair the others."""
+    verification_hashes: tuple[str, ...]
+    """The codes unpaired devices show: what pairing by code pairs."""
+    entry_uids: Mapping[str, tuple[str, ...]]
+    """Registry path (`/v1/policy`, …) → entries the Applied recipe refers to: targets of GET
+    and of the references in recipe bodies."""
+    doomed_entry_uids: Mapping[str, tuple[str, ...]]
+    """Registry path → entries no recipe refers to: targets of DELETE."""
 
 
 class AppSlot:
@@ -143,24 +186,39 @@ class AppSlot:
 SLOT = AppSlot()
 
 
+def _openapi() -> dict[str, Any]:
+    """The app's schema. It does not depend on the database: `openapi()` opens nothing."""
+    raw: dict[str, Any] = create_app(Settings(database_url="sqlite://")).openapi()
+    return raw
+
+
 def _schema(token: str | None) -> BaseSchema:
-    """The app's schema, calling the slot's app; cases carry the `token` placeholder if given.
+    """The app's schema, calling the slot's app. With a `token` placeholder, cases carry it in
+    `X-Auth`, except registrations, which carry the device key placeholder in `X-Device-Key`;
+    without one, cases carry neither.
 
     Schemathesis builds the examples and coverage cases at collection, before any tenant
-    exists, so its auth sets a placeholder that `_authenticate` swaps for the real token.
+    exists, so its auth sets placeholders that `_authenticate` swaps for the real credentials.
     Auth goes through schemathesis (not a `headers=` override on the call) so that a negative
-    case whose X-Auth is deliberately missing or malformed is sent that way.
+    case whose credential is deliberately missing or malformed is sent that way. Schemathesis
+    asks its auth providers in order and uses the first whose filter admits the operation.
     """
-    # The schema does not depend on the database: `openapi()` opens nothing.
-    raw = create_app(Settings(database_url="sqlite://")).openapi()
     loaded = schemathesis.openapi.from_dict(
-        raw, config=schemathesis.Config.from_dict({"generation": {"mode": "all"}})
+        _openapi(), config=schemathesis.Config.from_dict({"generation": {"mode": "all"}})
     )
     loaded.app = SLOT  # what `schemathesis.openapi.from_asgi` does with the app it loaded
     if token is not None:
         placeholder = token
 
-        @loaded.auth(refresh_interval=None)
+        @loaded.auth(refresh_interval=None).apply_to(path=REGISTER)
+        class XDeviceKey:
+            def get(self, case: Case[Any], ctx: AuthContext) -> str:
+                return DEVICE_KEY_PLACEHOLDER
+
+            def set(self, case: Case[Any], data: str, ctx: AuthContext) -> None:
+                case.headers["X-Device-Key"] = data
+
+        @loaded.auth(refresh_interval=None).skip_for(path=REGISTER)
         class XAuth:
             def get(self, case: Case[Any], ctx: AuthContext) -> str:
                 return placeholder
@@ -183,45 +241,100 @@ anonymous_api = _schema(None).include(path_regex="^/v1/")
 
 
 async def _seed(database_url: str) -> RunningApp:
-    """A tenant (organization and account tokens) and recipes of different brands and states."""
+    """A tenant (organization and account tokens) with registry entries, recipes of different
+    brands, and devices, all made through the use cases: each recipe's state is the one a real
+    registration left, and each paired device was paired by its recipe or by code."""
     store = Store.open(database_url)
     try:
         await migrate(store.backend)
         made = await tenancy.bootstrap(store, "Acme", "Lobby")
         account = await tenancy.issue_account_token(store, made.account_id, "fuzzer")
         principal = await tenancy.authenticate(store, made.token.header)
-        bodies: list[dict[str, Any]] = [
-            {"brand": "samsung", "serialNumber": "SN-1", "deviceName": "Lobby"},
-            {"brand": "android", "macAddress": "aa:bb:cc:dd:ee:01"},
-            {"brand": "acme", "serialNumber": "SN-2", "macAddress": "aabbccddee02"},
-            {"brand": "lg", "serialNumber": "SN-3", "confirmedOwnership": True},
-            {"brand": "sony", "serialNumber": "SN-4", "model": "X1"},
-            {"brand": "linux", "macAddress": "AA-BB-CC-DD-EE-05", "deviceName": "Hall"},
-        ]
         rules = BrandRules()
-        uids = [(await recipes.create_recipe(store, principal, b, rules)).uid for b in bodies]
-        # No device registration yet: give two recipes the states a registration would.
-        async with store.unit_of_work() as uow:
-            failed = await uow.recipes.get(uids[2], [made.organization_uid], for_update=True)
-            failed.status = RecipeStatus.FAILED
-            failed.error_message = "the device's model is not X1"
-            failed.last_device_uid = new_uid()
-            await uow.recipes.save(failed)
-            applied = await uow.recipes.get(uids[3], [made.organization_uid], for_update=True)
-            applied.status = RecipeStatus.APPLIED
-            applied.device_uid = applied.last_device_uid = new_uid()
-            await uow.recipes.save(applied)
+
+        async def entry(kind: RegistryKind, name: str) -> str:
+            return (await registries.create_entry(store, principal, kind, name, None)).uid
+
+        async def recipe(**body: Any) -> str:
+            return (await recipes.create_recipe(store, principal, body, rules)).uid
+
+        async def register(
+            brand: str,
+            serial: str | None = None,
+            macs: Sequence[str] = (),
+            model: str | None = None,
+        ) -> devices.Registration:
+            report = DeviceReport.of(brand, model=model, serial_number=serial, mac_addresses=macs)
+            return await devices.register_device(store, report)
+
+        kept = {kind: await entry(kind, f"Lobby {kind}") for kind in RegistryKind}
+        doomed_entries = {kind: await entry(kind, f"Spare {kind}") for kind in RegistryKind}
+        retired = await entry(RegistryKind.TAG, "Retired")
+        pending = [
+            await recipe(brand="samsung", serialNumber="SN-1", deviceName="Lobby"),
+            await recipe(brand="android", macAddress="aa:bb:cc:dd:ee:01"),
+        ]
+        to_fail = [
+            await recipe(brand="acme", serialNumber="SN-2", macAddress="aabbccddee02", model="X1"),
+            await recipe(brand="samsung", serialNumber="SN-7", model="QM55R"),
+        ]
+        to_apply = await recipe(
+            brand="lg",
+            serialNumber="SN-3",
+            confirmedOwnership=True,
+            deviceName="Hall",
+            tagUids=[kept[RegistryKind.TAG]],
+            policyUid=kept[RegistryKind.POLICY],
+            locationUid=kept[RegistryKind.LOCATION],
+        )
+        to_invalidate = await recipe(brand="philips", serialNumber="SN-4", tagUids=[retired])
+        doomed_recipes = [
+            await recipe(brand="sony", serialNumber="SN-5", model="X1"),
+            await recipe(brand="linux", macAddress="AA-BB-CC-DD-EE-06", deviceName="Hall"),
+        ]
+        await registries.delete_entry(store, principal, RegistryKind.TAG, retired)
+
+        unpaired = [
+            await register("acme", "SN-2", model="Y9"),  # its recipe expects model X1
+            await register("samsung", "SN-7", model="QM49R"),  # its recipe expects QM55R
+            await register("philips", "SN-4"),  # its recipe's tag is gone
+            await register("brightsign", "SN-8"),  # no recipe
+        ]
+        applied = await register("lg", " sn-3", model="65UH5F")
+        by_code = [
+            await devices.pair_by_code(store, principal, shown.device.verification_hash, None)
+            for shown in [
+                await register("windows", macs=["aa:bb:cc:dd:ee:07"]),
+                await register("raspberrypi", macs=["aabb.ccdd.ee08"]),
+                await register("windows", macs=["AA-BB-CC-DD-EE-09"]),
+            ]
+        ]
+        states = dict.fromkeys(pending, RecipeStatus.PENDING)
+        states |= dict.fromkeys(to_fail, RecipeStatus.FAILED)
+        states |= {to_apply: RecipeStatus.APPLIED, to_invalidate: RecipeStatus.INVALID}
+        for uid, state in states.items():
+            assert (await recipes.get_recipe(store, principal, uid)).status == state
+        assert applied.device.paired
+        assert not any(registration.device.paired for registration in unpaired)
     finally:
         await store.close()
     # Long-polls wait at most 0.1 s, so `wait=60` cases do not stall the run.
-    app = create_app(settings_for(database_url, feed_max_wait=0.1))
+    settings = settings_for(database_url, feed_max_wait=0.1)
+    assert settings.device_key is not None
     return RunningApp(
-        app=app,
+        app=create_app(settings),
+        device_key=settings.device_key,
         organization_uid=made.organization_uid,
         organization_token=made.token.header,
         account_token=account.header,
-        recipe_uids=tuple(uids[:4]),
-        doomed_recipe_uids=tuple(uids[4:]),
+        recipe_uids=tuple(states),
+        failed_recipe_uids=tuple(to_fail),
+        doomed_recipe_uids=tuple(doomed_recipes),
+        device_uids=(applied.device.uid, by_code[0].uid),
+        doomed_device_uids=tuple(device.uid for device in by_code[1:]),
+        verification_hashes=tuple(shown.device.verification_hash for shown in unpaired),
+        entry_uids={REGISTRY_PATHS[kind]: (uid,) for kind, uid in kept.items()},
+        doomed_entry_uids={REGISTRY_PATHS[kind]: (uid,) for kind, uid in doomed_entries.items()},
     )
 
 
@@ -239,18 +352,29 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     # 422 come before auth; these statuses only after it.)
     past_auth = [s for s in AUTHENTICATED if s < 300 or s in (403, 404, 409, 412)]
     assert not AUTHENTICATED or past_auth, "no case with a token ever got past authentication"
+    # Likewise a broken device key: only the use case answers a registration with 200.
+    keyed = [status for with_key, status in REGISTRATIONS if with_key]
+    assert not REGISTRATIONS or 200 in keyed, "no registration with the device key got a 200"
     for body in stored_event_bodies(url):
         assert_valid_event(body)
 
 
-def _authenticate(case: Case[Any], running: RunningApp) -> bool:
-    """The real token where schemathesis' auth put the placeholder (not where it negated it)."""
-    real = {ORGANIZATION_TOKEN: running.organization_token, ACCOUNT_TOKEN: running.account_token}
-    sent = case.headers.get("X-Auth") if case.headers else None
-    if not isinstance(sent, str) or sent not in real:
-        return False
-    case.headers["X-Auth"] = real[sent]
-    return True
+def _authenticate(case: Case[Any], running: RunningApp) -> str | None:
+    """The real credential where schemathesis' auth put a placeholder (not where it negated
+    it): which header that was, if any."""
+    real = {
+        "X-Auth": {
+            ORGANIZATION_TOKEN: running.organization_token,
+            ACCOUNT_TOKEN: running.account_token,
+        },
+        "X-Device-Key": {DEVICE_KEY_PLACEHOLDER: running.device_key},
+    }
+    for header, credentials in real.items():
+        sent = case.headers.get(header) if case.headers else None
+        if isinstance(sent, str) and sent in credentials:
+            case.headers[header] = credentials[sent]
+            return header
+    return None
 
 
 def _swap(generated: object) -> int | None:
@@ -262,66 +386,129 @@ def _swap(generated: object) -> int | None:
     return pick if pick % 4 else None
 
 
+def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
+    """The uids that exist for the `{uid}` of the case's path; none where nothing is seeded
+    (exporters)."""
+    family, _, rest = case.path.partition("/{uid}")
+    deleting = case.operation.method.upper() == "DELETE"
+    if family == "/v1/organization":
+        return (running.organization_uid,)
+    if family == "/v1/provisioning-recipe":
+        if rest == "/retry":
+            return running.failed_recipe_uids
+        return running.doomed_recipe_uids if deleting else running.recipe_uids
+    if family == "/v1/device":
+        return running.doomed_device_uids if rest == "/deprovision" else running.device_uids
+    if family in running.entry_uids:
+        return (running.doomed_entry_uids if deleting else running.entry_uids)[family]
+    return ()
+
+
 def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
-    """Positive cases mostly name what exists, so they get past 404 to the real work: the
-    `{uid}` in the path, `organizationUid` in the query and body. Valid values replace valid
-    values; negative cases are sent as generated."""
+    """Positive cases mostly name what exists, so they get past 404 (and a recipe past 422) to
+    the real work: the `{uid}` in the path, `organizationUid` in the query and body, a recipe's
+    tag, policy and location, and the `verificationHash` an unpaired device shows. Valid values
+    replace valid values; negative cases are sent as generated."""
     if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE:
         return
     uid = case.path_parameters.get("uid") if case.path_parameters else None
-    if uid is not None:
-        if case.path.startswith("/v1/organization/"):
-            known: tuple[str, ...] = (running.organization_uid,)
-        elif case.operation.method.upper() == "DELETE":
-            known = running.doomed_recipe_uids
-        else:
-            known = running.recipe_uids
-        pick = _swap(uid)
-        if pick is not None:
-            case.path_parameters["uid"] = known[pick % len(known)]
+    known = _targets(case, running)
+    pick = _swap(uid)
+    if uid is not None and known and pick is not None:
+        case.path_parameters["uid"] = known[pick % len(known)]
     items = case.body if isinstance(case.body, list) else [case.body]
     for container in [case.query, *items]:
-        organization_uid = container.get("organizationUid") if isinstance(container, dict) else None
+        if not isinstance(container, dict):
+            continue
+        organization_uid = container.get("organizationUid")
         if organization_uid is not None and _swap(organization_uid) is not None:
             container["organizationUid"] = running.organization_uid
+        code = container.get("verificationHash")
+        pick = _swap(code)
+        if code is not None and pick is not None:
+            codes = running.verification_hashes
+            container["verificationHash"] = codes[pick % len(codes)]
+        for field, registry in REFERENCES.items():
+            reference = container.get(field)
+            if reference and _swap(reference) is not None:
+                (entry,) = running.entry_uids[registry]
+                container[field] = [entry] if isinstance(reference, list) else entry
     # A generated If-Match never matches: half the updates go without one.
     if_match = case.headers.get("If-Match") if case.headers else None
     if if_match is not None and zlib.crc32(repr(if_match).encode()) % 2:
         del case.headers["If-Match"]
 
 
+def _call_with_credentials(case: Case[Any], running: RunningApp) -> None:
+    """Send the case with the real credentials and check the response; counted before the
+    checks run, so that a failing check does not hide the statuses from the fixture's asserts."""
+    credential = _authenticate(case, running)
+    _aim_at_existing(case, running)
+    response = case.call()
+    if case.path == REGISTER:
+        REGISTRATIONS.append((credential == "X-Device-Key", response.status_code))
+    elif credential == "X-Auth" and case.path.startswith("/v1/"):
+        AUTHENTICATED.append(response.status_code)
+    case.validate_response(response, checks=CHECKS)
+
+
 def _never_succeeds_without_auth(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
-    """Every `/v1` operation needs a token: without one, nothing may succeed."""
+    """Every `/v1` operation needs a token (registration the device key): without, nothing may
+    succeed."""
     if response.status_code < 300:
         raise AssertionError(f"{case.operation.label} answered {response.status_code} anonymously")
+
+
+def _register_needs_the_device_key(ctx: CheckContext, response: Response, case: Case[Any]) -> None:
+    """A registration without the device key is refused with 401 before its body is validated
+    (400, 413 and 415 refuse the request's bytes before any credential is read)."""
+    if case.path != REGISTER or case.method.upper() != "POST":
+        return
+    if response.status_code not in (400, 401, 413, 415):
+        raise AssertionError(f"{case.operation.label} answered {response.status_code}, not 401")
+
+
+def test_each_operation_declares_the_credential_it_takes() -> None:
+    """Registration declares the `X-Device-Key` header as its one security scheme, every other
+    `/v1` operation the `X-Auth` header: what schemathesis (and any client generated from the
+    schema) sends. Two `APIKeyHeader`s need distinct `scheme_name`s: FastAPI names a scheme
+    after its class, and schemes of the same name collapse into one."""
+    raw = _openapi()
+    schemes = raw.get("components", {}).get("securitySchemes", {})
+    for path, operations in raw["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            declared = [
+                (schemes[name]["type"], schemes[name]["in"], schemes[name]["name"])
+                for requirement in operation.get("security", [])
+                for name in requirement
+            ]
+            header = "X-Device-Key" if path == REGISTER else "X-Auth"
+            assert declared == [("apiKey", "header", header)], f"{method.upper()} {path}"
 
 
 @_parametrize(organization_api)
 @SETTINGS
 def test_api_with_an_organization_token(case: Case[Any], running: RunningApp) -> None:
-    """Every operation, as the tenant's organization token."""
-    authenticated = _authenticate(case, running)
-    _aim_at_existing(case, running)
-    response = case.call_and_validate(checks=CHECKS)
-    if authenticated and case.path.startswith("/v1/"):
-        AUTHENTICATED.append(response.status_code)
+    """Every operation, as the tenant's organization token (registration: the device key)."""
+    _call_with_credentials(case, running)
 
 
 @_parametrize(account_api)
 @SETTINGS
 def test_api_with_an_account_token(case: Case[Any], running: RunningApp) -> None:
     """Account tokens create organizations and issue tokens, and must name the organization."""
-    authenticated = _authenticate(case, running)
-    _aim_at_existing(case, running)
-    response = case.call_and_validate(checks=CHECKS)
-    if authenticated and case.path.startswith("/v1/"):
-        AUTHENTICATED.append(response.status_code)
+    _call_with_credentials(case, running)
 
 
 @_parametrize(anonymous_api)
 @hypothesis.settings(SETTINGS, max_examples=10)
 def test_api_without_a_token(case: Case[Any], running: RunningApp) -> None:
-    # Whatever X-Auth schemathesis generates (or none) is sent: never a valid token.
+    # Whatever X-Auth or X-Device-Key schemathesis generates (or none) is sent: never a valid
+    # one.
+    device_key = case.headers.get("X-Device-Key") if case.headers else None
+    assert device_key != running.device_key
     case.call_and_validate(
         checks=[
             not_a_server_error,
@@ -329,5 +516,6 @@ def test_api_without_a_token(case: Case[Any], running: RunningApp) -> None:
             content_type_conformance,
             response_schema_conformance,
             _never_succeeds_without_auth,
+            _register_needs_the_device_key,
         ],
     )
