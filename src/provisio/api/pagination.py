@@ -4,7 +4,7 @@ the `organizationUid` filter an account token may use."""
 from collections.abc import Sequence
 from typing import Annotated, TypeVar
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from provisio.api.schemas import Uid
 
@@ -23,12 +23,29 @@ def set_next_link(request: Request, response: Response, after: int) -> None:
     response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
 
 
-def one_page(
-    request: Request, response: Response, rows: Sequence[tuple[int, T]], limit: int
-) -> list[T]:
-    """The first `limit` of `limit + 1` fetched (cursor, item) rows; a `Link` to the next page
-    only when there is one."""
-    if len(rows) > limit:
-        rows = rows[:limit]
-        set_next_link(request, response, rows[-1][0])
-    return [item for _, item in rows]
+class Paging:
+    """A list request's `limit` and `after`, and the `Link` to the next page of its answer."""
+
+    def __init__(
+        self, request: Request, response: Response, limit: Limit = DEFAULT_LIMIT, after: After = 0
+    ) -> None:
+        self._request = request
+        self._response = response
+        self.limit = limit
+        self.after = after
+
+    @property
+    def fetch(self) -> int:
+        """How many rows to ask for: one more than a page, to know whether another follows."""
+        return self.limit + 1
+
+    def page(self, rows: Sequence[tuple[int, T]]) -> list[T]:
+        """The first `limit` of the fetched (cursor, item) rows; a `Link` to the next page only
+        when there is one."""
+        if len(rows) > self.limit:
+            rows = rows[: self.limit]
+            set_next_link(self._request, self._response, rows[-1][0])
+        return [item for _, item in rows]
+
+
+PagingDep = Annotated[Paging, Depends()]

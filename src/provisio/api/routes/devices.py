@@ -1,6 +1,6 @@
 """`/v1/device`: registration by device agents, pairing by code, deprovisioning, reading."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from provisio.api.deps import DeviceKeyDep, PrincipalDep, StoreDep
 from provisio.api.device_models import (
@@ -10,7 +10,7 @@ from provisio.api.device_models import (
     VerificationCreate,
 )
 from provisio.api.metrics import REGISTRATIONS
-from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, one_page
+from provisio.api.pagination import OrganizationQuery, PagingDep
 from provisio.domain.device import DeviceReport
 from provisio.service import devices as use_cases
 
@@ -48,17 +48,16 @@ async def pair_by_code(
 
 @router.get("", response_model_exclude_none=True)
 async def list_devices(
-    request: Request,
-    response: Response,
+    paging: PagingDep,
     store: StoreDep,
     principal: PrincipalDep,
     organization_uid: OrganizationQuery = None,
-    limit: Limit = DEFAULT_LIMIT,
-    after: After = 0,
 ) -> list[DeviceOut]:
     """The organization's paired devices, in registration order."""
-    page = await use_cases.list_devices(store, principal, organization_uid, after, limit + 1)
-    return [DeviceOut.of(device) for device in one_page(request, response, page, limit)]
+    rows = await use_cases.list_devices(
+        store, principal, organization_uid, paging.after, paging.fetch
+    )
+    return [DeviceOut.of(device) for device in paging.page(rows)]
 
 
 @router.get("/{uid}", response_model_exclude_none=True)

@@ -3,7 +3,7 @@
 from datetime import UTC
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
 from provisio.api.exporter_models import (
@@ -15,14 +15,7 @@ from provisio.api.exporter_models import (
     ReplayIn,
     ReplayOut,
 )
-from provisio.api.pagination import (
-    DEFAULT_LIMIT,
-    After,
-    Limit,
-    OrganizationQuery,
-    one_page,
-    set_next_link,
-)
+from provisio.api.pagination import OrganizationQuery, PagingDep
 from provisio.domain.exporter import Exporter, ExporterSpec
 from provisio.service import exporters as use_cases
 from provisio.store.unit_of_work import Store
@@ -61,16 +54,15 @@ async def create_exporter(
 
 @router.get("", response_model_exclude_none=True)
 async def list_exporters(
-    request: Request,
-    response: Response,
+    paging: PagingDep,
     store: StoreDep,
     principal: PrincipalDep,
     organization_uid: OrganizationQuery = None,
-    limit: Limit = DEFAULT_LIMIT,
-    after: After = 0,
 ) -> list[ExporterOut]:
-    page = await use_cases.list_exporters(store, principal, organization_uid, after, limit + 1)
-    chosen = one_page(request, response, page, limit)
+    rows = await use_cases.list_exporters(
+        store, principal, organization_uid, paging.after, paging.fetch
+    )
+    chosen = paging.page(rows)
     seen = await use_cases.observe(store, chosen)
     return [ExporterOut.of(exporter, seen[exporter.uid]) for exporter in chosen]
 
@@ -109,22 +101,18 @@ async def delete_exporter(uid: str, store: StoreDep, principal: PrincipalDep) ->
 @router.get("/{uid}/deliveries", response_model_exclude_none=True)
 async def list_deliveries(
     uid: str,
-    request: Request,
-    response: Response,
+    paging: PagingDep,
     store: StoreDep,
     principal: PrincipalDep,
     status_: Annotated[
         Literal["pending", "delivered", "failed"] | None, Query(alias="status")
     ] = None,
-    limit: Limit = DEFAULT_LIMIT,
-    after: After = 0,
 ) -> list[DeliveryOut]:
     """Deliveries with every attempt (time, HTTP status or error, duration), oldest first."""
-    page = await use_cases.list_deliveries(store, principal, uid, status_, after, limit + 1)
-    if len(page) > limit:
-        page = page[:limit]
-        set_next_link(request, response, page[-1].id)
-    return [DeliveryOut.model_validate(view) for view in page]
+    rows = await use_cases.list_deliveries(
+        store, principal, uid, status_, paging.after, paging.fetch
+    )
+    return [DeliveryOut.model_validate(view) for view in paging.page([(v.id, v) for v in rows])]
 
 
 @router.post("/{uid}/replay", status_code=status.HTTP_202_ACCEPTED)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from provisio.api.bulk_input import BULK_OPENAPI, bulk_rows
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
-from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, one_page
+from provisio.api.pagination import OrganizationQuery, PagingDep
 from provisio.api.schemas import (
     MAC_RE,
     BulkFailure,
@@ -46,8 +46,7 @@ async def create_recipe(
 
 @router.get("", response_model_exclude_none=True)
 async def list_recipes(
-    request: Request,
-    response: Response,
+    paging: PagingDep,
     store: StoreDep,
     principal: PrincipalDep,
     status_: Annotated[RecipeStatus | None, Query(alias="status")] = None,
@@ -55,12 +54,10 @@ async def list_recipes(
     serial_number: Annotated[str | None, Query(alias="serialNumber", max_length=255)] = None,
     mac_address: Annotated[str | None, Query(alias="macAddress", pattern=MAC_RE)] = None,
     organization_uid: OrganizationQuery = None,
-    limit: Limit = DEFAULT_LIMIT,
-    after: After = 0,
 ) -> list[RecipeOut]:
     query = use_cases.RecipeQuery(organization_uid, status_, brand, serial_number, mac_address)
-    page = await use_cases.list_recipes(store, principal, query, after, limit + 1)
-    return [RecipeOut.of(recipe) for recipe in one_page(request, response, page, limit)]
+    rows = await use_cases.list_recipes(store, principal, query, paging.after, paging.fetch)
+    return [RecipeOut.of(recipe) for recipe in paging.page(rows)]
 
 
 @router.get("/{uid}", response_model_exclude_none=True)

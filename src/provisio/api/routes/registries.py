@@ -1,10 +1,10 @@
 """`/v1/organization-tag`, `/v1/policy`, `/v1/location`: one route set per registry kind."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from provisio.api.deps import PrincipalDep, StoreDep
 from provisio.api.device_models import RegistryEntryCreate, RegistryEntryOut
-from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, one_page
+from provisio.api.pagination import OrganizationQuery, PagingDep
 from provisio.domain.registry import RegistryKind
 from provisio.service import registries as use_cases
 
@@ -25,18 +25,15 @@ def registry_router(kind: RegistryKind, prefix: str, title: str) -> APIRouter:
 
     @router.get("", name=f"list {kind}")
     async def list_(
-        request: Request,
-        response: Response,
+        paging: PagingDep,
         store: StoreDep,
         principal: PrincipalDep,
         organization_uid: OrganizationQuery = None,
-        limit: Limit = DEFAULT_LIMIT,
-        after: After = 0,
     ) -> list[RegistryEntryOut]:
-        page = await use_cases.list_entries(
-            store, principal, kind, organization_uid, after, limit + 1
+        rows = await use_cases.list_entries(
+            store, principal, kind, organization_uid, paging.after, paging.fetch
         )
-        return [RegistryEntryOut.of(entry) for entry in one_page(request, response, page, limit)]
+        return [RegistryEntryOut.of(entry) for entry in paging.page(rows)]
 
     @router.get("/{uid}", name=f"get {kind}")
     async def get(uid: str, store: StoreDep, principal: PrincipalDep) -> RegistryEntryOut:
