@@ -144,7 +144,8 @@ def _demo_server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
-    """A new user's first minute: start the demo, paste the printed curl, get a recipe."""
+    """A new user's first minute: start the demo, paste the printed curls, get a recipe and a
+    provisioned device."""
     with _demo_server(tmp_path) as output:
         curls = re.findall(r"^\s*(curl .*?)(?=^\S|^\s*curl|\Z)", output, flags=re.M | re.S)
         create = next(c for c in curls if "-X POST" in c)
@@ -159,6 +160,13 @@ def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
             subprocess.run(["bash", "-c", read], capture_output=True, text=True, timeout=30).stdout
         )
         assert events == [] or events[0]["event"]["type"] == "Device.ProvisioningRecipeCreated"
+        register = next(c for c in curls if "/v1/device/register" in c)
+        registration = json.loads(
+            subprocess.run(
+                ["bash", "-c", register], capture_output=True, text=True, timeout=30, check=True
+            ).stdout
+        )
+        assert (registration["provisioned"], registration["recipeUid"]) == (True, recipe["uid"])
 
 
 def test_serve_demo_on_a_used_database_still_prints_the_device_key(tmp_path: Path) -> None:

@@ -125,6 +125,11 @@ Try it:
     -H 'X-Auth: {token}' -H 'Content-Type: application/json' \\
     -d '{{"brand": "samsung", "serialNumber": "SN-0001", "deviceName": "Lobby screen"}}'
   curl -s '{url}/v1/event-stream/events' -H 'X-Auth: {token}'
+
+Then register the device as its agent would, and it is provisioned:
+  curl -s -X POST {url}/v1/device/register \
+    -H 'X-Device-Key: {settings.device_key}' -H 'Content-Type: application/json' \
+    -d '{{"brand": "samsung", "serialNumber": "SN-0001"}}'
 """)
 
 
