@@ -28,9 +28,11 @@ def _settled(rows: list[DeliveryRow]) -> bool:
     return bool(rows) and all(row.status != PENDING for row in rows)
 
 
-async def _settled_deliveries(world: World, count: int = 1) -> list[DeliveryRow]:
+async def _settled_deliveries(
+    world: World, count: int = 1, timeout: float = 8
+) -> list[DeliveryRow]:
     rows = await eventually(
-        world.deliveries, lambda rows: len(rows) == count and _settled(rows), timeout=8
+        world.deliveries, lambda rows: len(rows) == count and _settled(rows), timeout=timeout
     )
     assert len(rows) == count, rows
     assert _settled(rows), rows
@@ -255,13 +257,13 @@ async def test_a_delivery_queued_past_its_lease_is_not_sent_twice(idle_world: Wo
     for serial in range(count):
         await world.recipe(f"SN-{serial}")
     await eventually(world.deliveries, lambda rows: len(rows) == count)
-    # 20 connections per host: the last 4 could start at 0.9 s and end at 1.9 s, past the
-    # 1.5 s lease; the first 20 end at 0.9 s, leaving 0.6 s to record them even on a busy CI.
-    world.receiver.delay(0.9, times=None)
-    world.start(world.dispatcher(timeout=1.0, lease=1.5))
+    # 20 connections per host: the last 4 could start at 2 s and need up to 2.5 s more, past
+    # the 4 s lease; the first 20 end at 2 s, leaving 2 s to record them even on a busy CI.
+    world.receiver.delay(2.0, times=None)
+    world.start(world.dispatcher(timeout=2.5, lease=4.0))
     await eventually(world.deliveries, lambda rows: all(row.lease_expires_at for row in rows))
-    world.start(world.dispatcher(timeout=1.0, lease=1.5))
-    rows = await _settled_deliveries(world, count)
+    world.start(world.dispatcher(timeout=2.5, lease=4.0))
+    rows = await _settled_deliveries(world, count, timeout=30)
     assert [(row.status, row.attempts) for row in rows] == [(DELIVERED, 1)] * count
     sent = world.receiver.event_ids()
     assert sorted(sent, key=str) == sorted((row.event_id for row in rows), key=str)
