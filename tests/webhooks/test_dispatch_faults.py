@@ -28,11 +28,9 @@ def _settled(rows: list[DeliveryRow]) -> bool:
     return bool(rows) and all(row.status != PENDING for row in rows)
 
 
-async def _settled_deliveries(
-    world: World, count: int = 1, timeout: float = 8
-) -> list[DeliveryRow]:
+async def _settled_deliveries(world: World, count: int = 1, within: float = 8) -> list[DeliveryRow]:
     rows = await eventually(
-        world.deliveries, lambda rows: len(rows) == count and _settled(rows), timeout=timeout
+        world.deliveries, lambda rows: len(rows) == count and _settled(rows), timeout=within
     )
     assert len(rows) == count, rows
     assert _settled(rows), rows
@@ -263,7 +261,7 @@ async def test_a_delivery_queued_past_its_lease_is_not_sent_twice(idle_world: Wo
     world.start(world.dispatcher(timeout=2.5, lease=4.0))
     await eventually(world.deliveries, lambda rows: all(row.lease_expires_at for row in rows))
     world.start(world.dispatcher(timeout=2.5, lease=4.0))
-    rows = await _settled_deliveries(world, count, timeout=30)
+    rows = await _settled_deliveries(world, count, within=30)
     assert [(row.status, row.attempts) for row in rows] == [(DELIVERED, 1)] * count
     sent = world.receiver.event_ids()
     assert sorted(sent, key=str) == sorted((row.event_id for row in rows), key=str)
