@@ -52,7 +52,7 @@ async def _retrying(work: Callable[[], Awaitable[T]]) -> T:
     try:
         return await work()
     except IdentityTaken as error:
-        raise Conflict("too many concurrent registrations of this device; try again") from error
+        raise Conflict("concurrent changes kept taking the same identity; try again") from error
 
 
 async def register_device(store: Store, report: DeviceReport) -> Registration:
