@@ -9,9 +9,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from time import perf_counter
 
+import structlog
+
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
 from bench.report import Comparison, machine, table
-from bench.scenarios import compare_bulk, compare_updates, open_tenant
+from bench.scenarios import compare_bulk, compare_registrations, compare_updates, open_tenant
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -24,6 +26,7 @@ class Plan:
     postgres_url: str
     writers: Sequence[int]
     updates: int
+    registrations: int
     rounds: int
     bulk_rows: int
     bulk_repeats: int
@@ -53,8 +56,11 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
             "same scratch database. 'ratio' is provisio's throughput divided by the reference's "
             "(1.00 = at the raw limit). Scenarios: single recipe update "
             "(provisio.service.recipes.update_recipe vs. SELECT [FOR UPDATE], UPDATE, INSERT "
-            "event, COMMIT) at each writer count, and bulk import (bulk_create vs. executemany of "
-            "the recipe and event rows). SQLite runs on a temporary file; PostgreSQL on a "
+            "event, COMMIT) and device registration that applies a Pending recipe "
+            "(provisio.service.devices.register_device vs. SELECT device, SELECT recipe [FOR "
+            "UPDATE], INSERT device and MACs, UPDATE recipe, INSERT 3 events, COMMIT) at each "
+            "writer count, and bulk import (bulk_create vs. executemany of the recipe and event "
+            "rows). SQLite runs on a temporary file; PostgreSQL on a "
             "provisio_bench_<random> database created on the server and dropped afterwards."
         ),
     )
@@ -71,13 +77,16 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         help="comma-separated engines to run (default: sqlite,postgresql)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="a smoke run: few updates, one small bulk import"
+        "--quick",
+        action="store_true",
+        help="a smoke run: few updates and registrations, one small bulk import",
     )
     parser.add_argument(
         "--writers",
         type=_int_list,
         default=[1, 20],
-        help="concurrent writers, each on its own recipe, comma-separated (default: 1,20)",
+        help="concurrent writers, each on its own recipes and devices, comma-separated "
+        "(default: 1,20)",
     )
     parser.add_argument(
         "--updates",
@@ -86,10 +95,17 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         help="updates per side per writer count (default 2000, --quick 200)",
     )
     parser.add_argument(
+        "--registrations",
+        type=int,
+        default=None,
+        help="device registrations per side per writer count (default 1000, --quick 100)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=None,
-        help="rounds to split the updates over, alternating who goes first (default 2, --quick 1)",
+        help="rounds to split the updates and registrations over, alternating who goes first "
+        "(default 2, --quick 1)",
     )
     parser.add_argument(
         "--bulk-rows",
@@ -116,6 +132,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         postgres_url=args.postgres_url,
         writers=args.writers,
         updates=pick(args.updates, 2000, 200),
+        registrations=pick(args.registrations, 1000, 100),
         rounds=pick(args.rounds, 2, 1),
         bulk_rows=pick(args.bulk_rows, 10_000, 2000),
         bulk_repeats=pick(args.bulk_repeats, 5, 1),
@@ -134,6 +151,13 @@ async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
             _progress(f"  recipe update, {writers} writer(s)")
             results.append(
                 await compare_updates(database, tenant, writers, plan.updates, plan.rounds)
+            )
+        for writers in plan.writers:
+            _progress(f"  device registration, {writers} writer(s)")
+            results.append(
+                await compare_registrations(
+                    database, tenant, writers, plan.registrations, plan.rounds
+                )
             )
         _progress(f"  bulk import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
         results.append(
@@ -161,6 +185,8 @@ async def run(plan: Plan) -> str:
     elapsed = perf_counter() - started
     settings = (
         f"updates per side per writer count: {plan.updates} over {plan.rounds} round(s); "
+        f"registrations per side per writer count: {plan.registrations} over {plan.rounds} "
+        "round(s); "
         f"bulk: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side; "
         f"total run time {elapsed:.0f} s"
     )
@@ -168,7 +194,13 @@ async def run(plan: Plan) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    print(asyncio.run(run(parse_plan(argv))))
+    plan = parse_plan(argv)
+    # provisio configures no structlog, so the default applies (timestamp, console rendering):
+    # every log line is still built and formatted, but it goes to /dev/null, or thousands of
+    # "device registered" lines would bury the tables on stdout.
+    with open(os.devnull, "w") as sink:
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sink))
+        print(asyncio.run(run(plan)))
 
 
 if __name__ == "__main__":

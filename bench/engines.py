@@ -44,6 +44,8 @@ class RawConnection(Protocol):
 
     async def fetch_one(self, sql: str, *args: object) -> Mapping[str, Any] | None: ...
 
+    async def fetch_all(self, sql: str, *args: object) -> Sequence[Mapping[str, Any]]: ...
+
     async def execute(self, sql: str, *args: object) -> None: ...
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
@@ -87,8 +89,12 @@ class SqliteRaw:
         await self._conn.execute_fetchall("ROLLBACK")
 
     async def fetch_one(self, sql: str, *args: object) -> Mapping[str, Any] | None:
-        rows = list(await self._conn.execute_fetchall(_numbered_qmarks(sql), args))
-        return dict(zip(rows[0].keys(), rows[0], strict=True)) if rows else None
+        rows = await self.fetch_all(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetch_all(self, sql: str, *args: object) -> Sequence[Mapping[str, Any]]:
+        rows = await self._conn.execute_fetchall(_numbered_qmarks(sql), args)
+        return [dict(zip(row.keys(), row, strict=True)) for row in rows]
 
     async def execute(self, sql: str, *args: object) -> None:
         await self._conn.execute_fetchall(_numbered_qmarks(sql), args)
@@ -127,6 +133,10 @@ class PostgresRaw:
     async def fetch_one(self, sql: str, *args: object) -> Mapping[str, Any] | None:
         row: Mapping[str, Any] | None = await self._conn.fetchrow(sql, *args)
         return row
+
+    async def fetch_all(self, sql: str, *args: object) -> Sequence[Mapping[str, Any]]:
+        rows: Sequence[Mapping[str, Any]] = await self._conn.fetch(sql, *args)
+        return rows
 
     async def execute(self, sql: str, *args: object) -> None:
         await self._conn.execute(sql, *args)

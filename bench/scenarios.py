@@ -10,16 +10,19 @@ import gc
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from time import perf_counter
 from typing import Any
 
 from bench.engines import Database, RawConnection, RawPool
 from bench.report import Comparison, Sample
 from provisio.domain.brands import BrandRules
+from provisio.domain.device import DeviceReport
 from provisio.service import tenancy
+from provisio.service.devices import register_device
 from provisio.service.recipes import BulkRow, bulk_create, create_recipe, update_recipe
 from provisio.service.tenancy import Principal
 from provisio.store.migrate import migrate
@@ -47,8 +50,18 @@ class Tenant:
         principal = await tenancy.authenticate(store, made.token.header)
         return cls(store, principal, made.organization_uid)
 
-    def event_body(self, event_type: str, payload: Mapping[str, Any]) -> bytes:
-        """A full-state envelope like provisio's, built the cheapest way (one json.dumps)."""
+    def event_body(
+        self, event_type: str, payload: Mapping[str, Any], *, by_system: bool = False
+    ) -> bytes:
+        """A full-state envelope like provisio's, built the cheapest way (one json.dumps).
+
+        `by_system`: nobody's token caused the event (a device registering), so, as in
+        provisio's, the payload has no originator.
+        """
+        originator = {
+            "accountId": self.principal.account_id,
+            "organizationUid": self.organization_uid,
+        }
         envelope = {
             "id": str(uuid.uuid4()),
             "kind": "domain",
@@ -59,10 +72,7 @@ class Tenant:
                     "organizationUid": self.organization_uid,
                     "parentCompanyUid": self.principal.company_uid,
                 },
-                "originator": {
-                    "accountId": self.principal.account_id,
-                    "organizationUid": self.organization_uid,
-                },
+                **({} if by_system else {"originator": originator}),
                 "type": event_type,
                 **payload,
             },
@@ -162,35 +172,62 @@ async def _seed(tenant: Tenant, count: int, prefix: str) -> list[str]:
     ]
 
 
+WARM_UP = 2
+"""Unmeasured calls per writer and side before the rounds: connections, statement caches."""
+
+RawOperation = Callable[[RawConnection, int], Awaitable[None]]
+"""One reference transaction on a pooled bare connection, given the number of the writer."""
+
+
+async def _compare_calls(
+    database: Database,
+    benchmark: str,
+    writers: int,
+    per_writer: int,
+    rounds: int,
+    raw: RawOperation,
+    subject: Operation,
+) -> Comparison:
+    """`writers` concurrent writers per side, `per_writer` calls each per round, after a
+    warm-up; the reference's writers share a pool of up to `writers` bare connections."""
+    pool = await RawPool.open(database, writers)
+
+    async def reference(writer: int) -> None:
+        async with pool.connection() as conn:
+            await raw(conn, writer)
+
+    try:
+        await _run(reference, writers, WARM_UP)
+        await _run(subject, writers, WARM_UP)
+        measured = await _alternate(
+            lambda: _run(reference, writers, per_writer),
+            lambda: _run(subject, writers, per_writer),
+            rounds,
+        )
+    finally:
+        await pool.close()
+    return Comparison(benchmark, database.engine, writers, "ops/s", *measured)
+
+
 async def compare_updates(
     database: Database, tenant: Tenant, writers: int, updates: int, rounds: int
 ) -> Comparison:
     """`updates` single-recipe updates per side, split over `writers` concurrent writers."""
-    per_writer = max(1, updates // (writers * rounds))
     provisio_uids = await _seed(tenant, writers, f"UPD-P{writers}")
     raw_uids = await _seed(tenant, writers, f"UPD-R{writers}")
     names = itertools.count()
-    pool = await RawPool.open(database, writers)
 
     async def provisio_update(writer: int) -> None:
         body = {"deviceName": f"screen {next(names)}"}
         await update_recipe(tenant.store, tenant.principal, provisio_uids[writer], body, RULES)
 
-    async def raw_update(writer: int) -> None:
-        async with pool.connection() as conn:
-            await _raw_update(conn, tenant, raw_uids[writer], f"screen {next(names)}")
+    async def raw_update(conn: RawConnection, writer: int) -> None:
+        await _raw_update(conn, tenant, raw_uids[writer], f"screen {next(names)}")
 
-    try:
-        await _run(raw_update, writers, 2)  # warm-up: connections, statement caches
-        await _run(provisio_update, writers, 2)
-        reference, provisio = await _alternate(
-            lambda: _run(raw_update, writers, per_writer),
-            lambda: _run(provisio_update, writers, per_writer),
-            rounds,
-        )
-    finally:
-        await pool.close()
-    return Comparison("recipe update", database.engine, writers, "ops/s", reference, provisio)
+    per_writer = max(1, updates // (writers * rounds))
+    return await _compare_calls(
+        database, "recipe update", writers, per_writer, rounds, raw_update, provisio_update
+    )
 
 
 # --- bulk import ----------------------------------------------------------------------------
@@ -205,9 +242,15 @@ _INSERT_RECIPE = (
 )
 
 
-def bulk_fields(batch: int, count: int) -> list[dict[str, Any]]:
-    """`count` valid rows, half serial-numbered LGs, half MAC-addressed Androids, unique per
-    `batch` so repeated imports never clash on a live device."""
+_batches = itertools.count()
+"""Every set of recipe rows made in a run gets its own batch number, so no two sets share a
+serial number or MAC (a registering device would otherwise match recipes of several sets)."""
+
+
+def bulk_fields(count: int) -> list[dict[str, Any]]:
+    """`count` valid rows, half serial-numbered LGs, half MAC-addressed Androids, unique in
+    the run so repeated imports never clash on a live device."""
+    batch = next(_batches)
     rows: list[dict[str, Any]] = []
     for n in range(count):
         fields: dict[str, Any] = {"model": "UH5F", "deviceName": f"Screen {batch}-{n}"}
@@ -272,6 +315,14 @@ async def _stream(rows: Sequence[Mapping[str, Any]]) -> AsyncIterator[BulkRow]:
         yield BulkRow(number, fields)
 
 
+async def _import(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) -> None:
+    """provisio's atomic bulk import of `fields` into the tenant's organization."""
+    stream = _stream(fields)
+    result = await bulk_create(tenant.store, tenant.principal, stream, RULES, atomic=True)
+    if result.created != len(fields):  # a refused row would flatter provisio's rate
+        raise RuntimeError(f"bulk import refused rows: {result.failed[:3]}")
+
+
 Importer = Callable[[Tenant, list[dict[str, Any]]], Awaitable[None]]
 """One side of the bulk scenario: import these rows for this tenant."""
 
@@ -283,23 +334,16 @@ async def compare_bulk(database: Database, store: Store, rows: int, repeats: int
     organization's existing recipes, so importing into a shared one would make the figure
     depend on how many imports ran before it.
     """
-    batches = itertools.count()
     pool = await RawPool.open(database, 1)
 
     async def timed(importer: Importer) -> Sample:
         tenant = await Tenant.create(store)  # set-up, like the parsed upload, is off the clock
-        fields = bulk_fields(next(batches), rows)
+        fields = bulk_fields(rows)
         gc.collect()
         started = perf_counter()
         await importer(tenant, fields)
         elapsed = perf_counter() - started
         return Sample(rows, elapsed, [elapsed])
-
-    async def provisio_import(tenant: Tenant, fields: list[dict[str, Any]]) -> None:
-        stream = _stream(fields)
-        result = await bulk_create(store, tenant.principal, stream, RULES, atomic=True)
-        if result.created != len(fields):  # a refused row would flatter provisio's rate
-            raise RuntimeError(f"bulk import refused rows: {result.failed[:3]}")
 
     async def raw_import(tenant: Tenant, fields: list[dict[str, Any]]) -> None:
         async with pool.connection() as conn:
@@ -307,12 +351,202 @@ async def compare_bulk(database: Database, store: Store, rows: int, repeats: int
 
     try:
         reference, provisio = await _alternate(
-            lambda: timed(raw_import), lambda: timed(provisio_import), repeats
+            lambda: timed(raw_import), lambda: timed(_import), repeats
         )
     finally:
         await pool.close()
     return Comparison(
         f"bulk import {rows:,} rows", database.engine, 1, "rows/s", reference, provisio
+    )
+
+
+# --- device registration --------------------------------------------------------------------
+
+STATUS_UPDATED = "Device.ProvisioningRecipeStatusUpdated"
+PAIRED = "Device.Verification.DevicePaired"
+
+
+@dataclass(frozen=True)
+class Registering:
+    """What a new device reports when it registers: exactly one Pending recipe matches it."""
+
+    brand: str
+    model: str
+    serial_number: str | None
+    mac_addresses: tuple[str, ...]
+
+    @classmethod
+    def matching(cls, recipe: Mapping[str, Any]) -> "Registering":
+        """The device a recipe of `bulk_fields` is for. A MAC-identified device also reports a
+        second interface (wired and wireless) that the recipe does not name."""
+        mac = recipe.get("macAddress")
+        macs = (mac, "06" + mac[2:]) if mac else ()
+        return cls(recipe["brand"], recipe["model"], recipe.get("serialNumber"), macs)
+
+    def report(self) -> DeviceReport:
+        return DeviceReport.of(
+            brand=self.brand,
+            model=self.model,
+            serial_number=self.serial_number,
+            mac_addresses=self.mac_addresses,
+        )
+
+
+async def _pending(tenant: Tenant, count: int) -> Iterator[Registering]:
+    """`count` devices to register, each with its Pending recipe already stored (through
+    provisio, off the clock)."""
+    fields = bulk_fields(count)
+    await _import(tenant, fields)
+    return iter([Registering.matching(recipe) for recipe in fields])
+
+
+@cache
+def _registration_sql(by_serial: bool, macs: int) -> tuple[str, str]:
+    """The device lookup and the candidate-recipe lookup (provisio's predicates) for a device
+    identified by brand key ($1) and its serial key ($2) or its `macs` MAC addresses ($2…)."""
+    if by_serial:
+        device = "SELECT * FROM devices WHERE brand_key = $1 AND serial_key = $2"
+        match = "serial_key = $2"
+    else:
+        listed = ", ".join(f"${n}" for n in range(2, 2 + macs))
+        device = (
+            "SELECT * FROM devices WHERE uid IN (SELECT device_uid FROM device_macs"
+            f" WHERE brand_key = $1 AND mac_address IN ({listed})) ORDER BY id LIMIT 1"
+        )
+        match = f"mac_address IN ({listed})"
+    recipes = (
+        "SELECT * FROM recipes WHERE brand_key = $1 AND status IN ('Pending', 'Failed')"
+        f" AND {match} ORDER BY id"
+    )
+    return device, recipes
+
+
+_DEVICE_COLUMNS = (
+    "uid, brand, brand_key, model, serial_number, serial_key, verification_hash,"
+    " organization_uid, name, tag_uids, recipe_uid, paired_at, created_at, updated_at"
+)
+_INSERT_DEVICE = (
+    f"INSERT INTO devices ({_DEVICE_COLUMNS})"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+)
+_INSERT_DEVICE_MAC = (
+    "INSERT INTO device_macs (device_uid, brand_key, mac_address) VALUES ($1, $2, $3)"
+)
+_APPLY_RECIPE = (
+    "UPDATE recipes SET status = 'Applied', device_uid = $1, last_device_uid = $1,"
+    " version = $2, updated_at = $3 WHERE id = $4"
+)
+
+
+async def _raw_register(conn: RawConnection, tenant: Tenant, device: Registering) -> None:
+    """The raw limit of a registration that applies a recipe: look the device up (none), lock
+    the candidate recipes, insert the device and its MACs, apply the recipe, append Updated,
+    StatusUpdated and DevicePaired, commit."""
+    when = conn.timestamp(datetime.now(UTC))
+    brand_key = device.brand.lower()
+    serial_key = device.serial_number.lower() if device.serial_number else None
+    keys = (serial_key,) if serial_key is not None else device.mac_addresses
+    find_device, find_recipes = _registration_sql(serial_key is not None, len(keys))
+    await conn.begin()
+    try:
+        if await conn.fetch_one(find_device + conn.row_lock, brand_key, *keys) is not None:
+            raise LookupError(f"device {keys} is already registered")
+        candidates = await conn.fetch_all(find_recipes + conn.row_lock, brand_key, *keys)
+        if len(candidates) != 1:
+            raise LookupError(f"{len(candidates)} recipes match device {keys}")
+        (recipe,) = candidates
+        uid, organization_uid = recipe["uid"], recipe["organization_uid"]
+        device_uid = uuid.uuid4().hex
+        verification_hash = uuid.uuid4().hex[:12].upper()
+        await conn.execute(
+            _INSERT_DEVICE,
+            device_uid,
+            device.brand,
+            brand_key,
+            device.model,
+            device.serial_number,
+            serial_key,
+            verification_hash,
+            organization_uid,
+            recipe["device_name"],
+            recipe["tag_uids"],
+            uid,
+            when,
+            when,
+            when,
+        )
+        if device.mac_addresses:
+            rows = [(device_uid, brand_key, mac) for mac in device.mac_addresses]
+            await conn.execute_many(_INSERT_DEVICE_MAC, rows)
+        await conn.execute(_APPLY_RECIPE, device_uid, recipe["version"] + 1, when, recipe["id"])
+        state = {
+            "uid": uid,
+            "organizationUid": organization_uid,
+            "status": "Applied",
+            "confirmedOwnership": bool(recipe["confirmed_ownership"]),
+            "serialNumber": recipe["serial_number"],
+            "macAddress": recipe["mac_address"],
+            "model": recipe["model"],
+            "brand": recipe["brand"],
+            "deviceName": recipe["device_name"],
+        }
+        caused = (
+            (UPDATED, uid, {k: v for k, v in state.items() if v is not None}),
+            (
+                STATUS_UPDATED,
+                uid,
+                {"uid": uid, "deviceIdentityHash": device_uid, "status": "Applied"},
+            ),
+            (
+                PAIRED,
+                device_uid,
+                {"deviceIdentityHash": device_uid, "verificationHash": verification_hash},
+            ),
+        )
+        events = [
+            (
+                str(uuid.uuid4()),
+                organization_uid,
+                event_type,
+                subject_uid,
+                tenant.event_body(event_type, payload, by_system=True),
+                when,
+            )
+            for event_type, subject_uid, payload in caused
+        ]
+        await conn.execute_many(_INSERT_EVENT, events)
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
+
+
+async def compare_registrations(
+    database: Database, tenant: Tenant, writers: int, registrations: int, rounds: int
+) -> Comparison:
+    """`registrations` new devices per side, split over `writers` concurrent writers, each
+    device applying its own Pending recipe (half by serial number, half by MAC)."""
+    per_writer = max(1, registrations // (writers * rounds))
+    needed = writers * (WARM_UP + per_writer * rounds)
+    provisio_devices = await _pending(tenant, needed)
+    raw_devices = await _pending(tenant, needed)
+
+    async def provisio_register(writer: int) -> None:
+        registration = await register_device(tenant.store, next(provisio_devices).report())
+        if registration.decision.applied is None:  # an unprovisioned device would flatter provisio
+            raise RuntimeError(f"no recipe was applied to device {registration.device.uid}")
+
+    async def raw_register(conn: RawConnection, writer: int) -> None:
+        await _raw_register(conn, tenant, next(raw_devices))
+
+    return await _compare_calls(
+        database,
+        "device registration",
+        writers,
+        per_writer,
+        rounds,
+        raw_register,
+        provisio_register,
     )
 
 
