@@ -4,14 +4,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, or_, select, text, tuple_, update
+from sqlalchemy import Row, delete, insert, select, text, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
-from provisio.store.tables import LIVE_MAC, LIVE_SERIAL, recipes
+from provisio.store.tables import CANDIDATE, LIVE_MAC, LIVE_SERIAL, recipes
 
 _NOT_FOUND = "provisioning recipe not found"
 
@@ -109,25 +109,37 @@ class RecipeRepository:
         self, brand_key: str, serial_key: str | None, mac_addresses: Sequence[str]
     ) -> list[Recipe]:
         """The Pending or Failed recipes, in every organization, for a device with these
-        identifiers (locked for this transaction, in a fixed order so lockers never deadlock)."""
-        match = []
+        identifiers — locked for this transaction, in id order so lockers never deadlock.
+
+        One indexed lookup per identifier kind finds them (an OR over both would scan every
+        recipe of the brand on SQLite); a recipe changed while this waited for its lock is
+        checked again against the identifiers.
+        """
+        of_brand = select(recipes.c.id).where(text(CANDIDATE), recipes.c.brand_key == brand_key)
+        lookups = []
         if serial_key is not None:
-            match.append(recipes.c.serial_key == serial_key)
+            lookups.append(of_brand.where(recipes.c.serial_key == serial_key))
         if mac_addresses:
-            match.append(recipes.c.mac_address.in_(mac_addresses))
-        if not match:
+            lookups.append(of_brand.where(recipes.c.mac_address.in_(mac_addresses)))
+        if not lookups:
             return []
         query = (
             select(recipes)
-            .where(
-                recipes.c.brand_key == brand_key,
-                recipes.c.status.in_([RecipeStatus.PENDING.value, RecipeStatus.FAILED.value]),
-                or_(*match),
-            )
+            .where(recipes.c.id.in_(union_all(*lookups)))
             .order_by(recipes.c.id)
             .with_for_update()
         )
-        return [self._track(row) for row in await self._conn.execute(query)]
+        found = [self._track(row) for row in await self._conn.execute(query)]
+        return [
+            recipe
+            for recipe in found
+            if recipe.status in (RecipeStatus.PENDING, RecipeStatus.FAILED)
+            and recipe.brand_key == brand_key
+            and (
+                (serial_key is not None and recipe.serial_key == serial_key)
+                or recipe.spec.mac_address in mac_addresses
+            )
+        ]
 
     def _track(self, row: Row[Any]) -> Recipe:
         recipe = _from_row(row)

@@ -97,8 +97,9 @@ tokens = Table(
 
 LIVE_SERIAL = "status <> 'Applied' AND serial_key IS NOT NULL"
 LIVE_MAC = "status <> 'Applied' AND mac_address IS NOT NULL"
-"""Predicates of the partial unique indexes; queries repeat them verbatim so the planner uses
-the indexes (a bound parameter in their place would not match)."""
+CANDIDATE = "status IN ('Pending', 'Failed')"
+"""Predicates of the partial indexes; queries repeat them verbatim so the planner uses the
+indexes (a bound parameter in their place would not match)."""
 
 recipes = Table(
     "recipes",
@@ -143,6 +144,21 @@ recipes = Table(
         unique=True,
         sqlite_where=text(LIVE_MAC),
         postgresql_where=text(LIVE_MAC),
+    ),
+    # A registering device is matched across organizations by brand and serial number or MAC.
+    Index(
+        "ix_recipes_candidate_serial",
+        "brand_key",
+        "serial_key",
+        sqlite_where=text(CANDIDATE),
+        postgresql_where=text(CANDIDATE),
+    ),
+    Index(
+        "ix_recipes_candidate_mac",
+        "brand_key",
+        "mac_address",
+        sqlite_where=text(CANDIDATE),
+        postgresql_where=text(CANDIDATE),
     ),
 )
 
