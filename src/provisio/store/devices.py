@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,6 +12,8 @@ from provisio.domain.errors import NotFound
 from provisio.store.tables import device_macs, devices
 
 _NOT_FOUND = "device not found"
+_UPDATE = update(devices).where(devices.c.uid == bindparam("stored_uid"))
+"""Built once, run with the row as parameters (cheaper than `.values(row)` per call)."""
 
 
 class IdentityTaken(Exception):
@@ -151,15 +153,13 @@ class DeviceRepository:
         return [(row.id, _from_row(row, macs.get(row.uid, []))) for row in rows]
 
     async def add(self, device: Device) -> None:
-        await self._write(insert(devices).values(_to_row(device)))
+        await self._write(insert(devices), [_to_row(device)])
         self._stored_macs[device.uid] = set()
         await self._store_macs(device)
         self.seen.append(device)
 
     async def save(self, device: Device) -> None:
-        await self._write(
-            update(devices).where(devices.c.uid == device.uid).values(_to_row(device))
-        )
+        await self._write(_UPDATE, [{**_to_row(device), "stored_uid": device.uid}])
         await self._store_macs(device)
 
     async def _store_macs(self, device: Device) -> None:
