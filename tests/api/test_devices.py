@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from provisio.service import tenancy
 from tests.api.helpers import (
     DEVICES,
     LOCATIONS,
@@ -19,7 +20,7 @@ from tests.api.helpers import (
     register,
     registered,
 )
-from tests.conftest import Tenant, make_tenant, settings_for
+from tests.conftest import DEVICE_KEY, Tenant, make_tenant, settings_for
 from tests.support import fetch_rows
 
 UPDATED = "Device.ProvisioningRecipeUpdated"
@@ -361,6 +362,7 @@ def test_a_vanished_reference_makes_the_recipe_invalid_until_an_edit_fixes_it(
         f"{RECIPES}/{recipe['uid']}", json={"policyUid": None}, headers=tenant.headers
     )
     assert partial.json()["status"] == "Invalid"
+    assert partial.json()["errorMessage"] == f"tagUids: tag {doomed} no longer exists"
     # …one that fixes the last one returns it to Pending, with the status change announced.
     fixed = client.put(
         f"{RECIPES}/{recipe['uid']}", json={"tagUids": [kept]}, headers=tenant.headers
@@ -528,3 +530,84 @@ def test_metrics_count_registrations_by_outcome(client: TestClient, tenant: Tena
         "no_recipe": 1,
         "model_mismatch": 1,
     }
+
+
+def test_a_device_with_another_serial_number_is_another_device_whatever_mac_it_shares(
+    client: TestClient, tenant: Tenant, database_url: str
+) -> None:
+    shared = "02:42:ac:11:00:02"  # e.g. a container bridge every unit has
+    first = registered(client, brand="linux", serialNumber="AAA", macAddresses=[shared])
+    recipe = create(
+        client, tenant, brand="linux", serialNumber="BBB", macAddress="02:00:00:00:00:0b"
+    )
+    second = registered(client, brand="linux", serialNumber="BBB", macAddresses=[shared])
+    assert second["deviceUid"] != first["deviceUid"]
+    assert (second["provisioned"], second["recipeUid"]) == (True, recipe["uid"])
+    assert _device(client, tenant, second["deviceUid"])["macAddresses"] == []
+    assert _count(database_url, "devices") == 2
+    # The MAC alone still finds the device that holds it.
+    assert (
+        registered(client, brand="linux", macAddresses=[shared])["deviceUid"] == first["deviceUid"]
+    )
+
+
+def test_an_account_token_pairs_and_deprovisions_in_a_named_organization(
+    client: TestClient, tenant: Tenant, database_url: str
+) -> None:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    assert client.portal is not None
+    account = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
+    headers = {"X-Auth": account.header}
+    code = registered(client, **SAMSUNG)["verificationHash"]
+    unnamed = client.post(
+        f"{DEVICES}/verification", json={"verificationHash": code}, headers=headers
+    )
+    assert unnamed.status_code == 422
+    assert unnamed.json()["details"][0]["field"] == "organizationUid"
+    outside = client.post(
+        f"{DEVICES}/verification",
+        json={"verificationHash": code, "organizationUid": "e" * 32},
+        headers=headers,
+    )
+    assert outside.status_code == 422
+    before = len(outbox(database_url, tenant.organization_uid))
+    paired = client.post(
+        f"{DEVICES}/verification",
+        json={"verificationHash": code, "organizationUid": tenant.organization_uid},
+        headers=headers,
+    )
+    assert paired.status_code == 201, paired.text
+    uid = paired.json()["uid"]
+    assert client.put(f"{DEVICES}/{uid}/deprovision", headers=headers).status_code == 204
+    events = _new_events(database_url, tenant, before)
+    assert [e["type"] for e in events] == [PAIRED, UNPAIRED]
+    assert all(e["originator"] == {"accountId": tenant.account_id} for e in events)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            f"{DEVICES}/register",
+            {"brand": "samsung", "serialNumber": "\ufb03" * 200},
+            "serialNumber",
+        ),
+        (f"{DEVICES}/register", {"brand": "\ufb03" * 200, "serialNumber": "SN-1"}, "brand"),
+        (RECIPES, {"brand": "samsung", "serialNumber": "\ufb03" * 200}, "serialNumber"),
+        (RECIPES, {"brand": "\ufb03" * 200, "serialNumber": "SN-1"}, "brand"),
+    ],
+)
+def test_identifiers_too_long_once_case_folded_are_422(
+    client: TestClient,
+    tenant: Tenant,
+    database_url: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    """ "\ufb03" (the "ffi" ligature) is one character that case-folds to three."""
+    headers = {"X-Device-Key": DEVICE_KEY} if path.endswith("register") else tenant.headers
+    response = client.post(path, json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [d["field"] for d in response.json()["details"]] == [field]
+    assert _count(database_url, "devices") + _count(database_url, "recipes") == 0

@@ -5,7 +5,13 @@ from datetime import UTC, datetime
 
 from provisio.domain.aggregate import Actor
 from provisio.domain.brands import BrandRules
-from provisio.domain.device import Device, DeviceReport, normalise_verification_hash
+from provisio.domain.device import (
+    MAX_KNOWN_MACS,
+    MAX_MACS,
+    Device,
+    DeviceReport,
+    normalise_verification_hash,
+)
 from provisio.domain.events import Owner
 from provisio.domain.ids import new_uid
 from provisio.domain.provisioning import OWNED_ELSEWHERE, Decision, Outcome, provision
@@ -139,3 +145,15 @@ def test_a_model_mismatch_fails_and_a_vanished_reference_invalidates() -> None:
 
 def test_codes_are_read_case_insensitively() -> None:
     assert normalise_verification_hash("  abcd2345 ") == "ABCD2345"
+
+
+def test_a_device_keeps_the_first_macs_it_reported_up_to_a_bound() -> None:
+    device = _device()
+    for batch in range(5):
+        macs = [f"02:00:00:00:{batch:02x}:{n:02x}" for n in range(MAX_MACS)]
+        report = DeviceReport.of(brand="samsung", serial_number="SN-1", mac_addresses=macs)
+        device.registered(report, report.mac_addresses, NOW)
+    known = device.report.mac_addresses
+    assert len(known) == MAX_KNOWN_MACS
+    assert known[0] == "02:00:00:00:00:00"
+    assert device.report.serial_number == "SN-1"

@@ -149,3 +149,25 @@ async def test_a_registration_racing_a_delete_leaves_one_consistent_story(store:
             ]
             assert registration.device.organization_uid == recipe.organization_uid
             assert device_story == [(PAIRED, None)]
+
+
+async def test_devices_claiming_the_same_macs_in_opposite_orders_do_not_deadlock(
+    store: Store,
+) -> None:
+    """Two new devices (different serial numbers) report one set of MACs in opposite orders:
+    whatever the interleaving, both register, and each MAC ends up with exactly one of them."""
+    rounds = 40  # a deadlock needs an unlucky interleaving: give it many chances
+    for n in range(rounds):
+        macs = [f"02:{n:02x}:00:00:00:{m:02x}" for m in range(16)]
+        first, second = await asyncio.gather(
+            register_device(
+                store, DeviceReport.of(brand="linux", serial_number=f"A-{n}", mac_addresses=macs)
+            ),
+            register_device(
+                store,
+                DeviceReport.of(brand="linux", serial_number=f"B-{n}", mac_addresses=macs[::-1]),
+            ),
+        )
+        assert first.device.uid != second.device.uid
+    assert await _count(store, "devices") == 2 * rounds
+    assert await _count(store, "device_macs") == 16 * rounds

@@ -8,10 +8,19 @@ from datetime import datetime
 from provisio.domain.aggregate import Actor, Aggregate
 from provisio.domain.errors import FieldProblem, InvalidInput
 from provisio.domain.events import DevicePaired, DeviceUnpaired
-from provisio.domain.identifiers import brand_key, canonical_mac, clean_serial, serial_key
+from provisio.domain.identifiers import (
+    brand_key,
+    canonical_mac,
+    check_keyable,
+    clean_serial,
+    serial_key,
+)
 from provisio.domain.recipe import MAX_TEXT, RecipeSpec
 
 MAX_MACS = 16
+"""MACs one registration may report."""
+MAX_KNOWN_MACS = 32
+"""MACs a device keeps: the first ones it reported (randomised Wi-Fi MACs must not pile up)."""
 VERIFICATION_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ0123456789"
 """Crockford's base32 without I, L, O and U: easy to read off a screen and type."""
 VERIFICATION_LENGTH = 8
@@ -61,9 +70,15 @@ class DeviceReport:
         serial = None
         if serial_number is not None:
             try:
-                serial = clean_serial(serial_number)
+                serial = check_keyable(clean_serial(serial_number), serial_key(serial_number))
             except InvalidInput as error:
                 problems.extend(error.details)
+            except ValueError as error:
+                problems.append(FieldProblem("serialNumber", str(error)))
+        try:
+            check_keyable(brand, brand_key(brand))
+        except ValueError as error:
+            problems.append(FieldProblem("brand", str(error)))
         if serial is None and not macs and not problems:
             problems.append(FieldProblem("serialNumber", "serialNumber or macAddresses is needed"))
         for name, text in (
@@ -122,6 +137,14 @@ class Device(Aggregate):
     recipe_uid: str | None = None
     paired_at: datetime | None = None
 
+    @classmethod
+    def first_registration(
+        cls, uid: str, report: DeviceReport, free_macs: Sequence[str], code: str, now: datetime
+    ) -> "Device":
+        """A device seen for the first time; MACs another device holds stay with it."""
+        macs = tuple(mac for mac in report.mac_addresses if mac in free_macs)
+        return cls(uid, replace(report, mac_addresses=macs), code, now, now)
+
     @property
     def paired(self) -> bool:
         return self.organization_uid is not None
@@ -136,7 +159,7 @@ class Device(Aggregate):
             report,
             brand=self.report.brand,
             serial_number=self.report.serial_number or report.serial_number,
-            mac_addresses=tuple(dict.fromkeys(macs)),
+            mac_addresses=tuple(dict.fromkeys(macs))[:MAX_KNOWN_MACS],
             model=report.model or self.report.model,
             firmware_version=report.firmware_version or self.report.firmware_version,
         )

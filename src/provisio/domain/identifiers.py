@@ -42,3 +42,14 @@ def serial_key(serial: str) -> str:
 def brand_key(brand: str) -> str:
     """The matching key of a brand: case-insensitive."""
     return brand.strip().casefold()
+
+
+MAX_KEY = 255
+"""Matching keys are stored in 255 characters; case folding can lengthen text ("ß" → "ss")."""
+
+
+def check_keyable(text: str, key: str) -> str:
+    """`text`, if its matching `key` fits the key columns."""
+    if len(key) > MAX_KEY:
+        raise ValueError(f"must be at most {MAX_KEY} characters once case-folded")
+    return text

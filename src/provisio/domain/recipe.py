@@ -15,7 +15,13 @@ from provisio.domain.events import (
     ProvisioningRecipeUpdated,
     RegisterWarning,
 )
-from provisio.domain.identifiers import brand_key, canonical_mac, clean_serial, serial_key
+from provisio.domain.identifiers import (
+    brand_key,
+    canonical_mac,
+    check_keyable,
+    clean_serial,
+    serial_key,
+)
 from provisio.domain.ids import is_uid
 from provisio.domain.status import RecipeStatus
 
@@ -81,7 +87,13 @@ def _mac(value: Any) -> str:
 
 
 def _serial(value: Any) -> str:
-    return _text(clean_serial(str(value)))
+    serial = _text(clean_serial(str(value)))
+    return check_keyable(serial, serial_key(serial))
+
+
+def _brand(value: Any) -> str:
+    brand = _text(value)
+    return check_keyable(brand, brand_key(brand))
 
 
 def _flag(value: Any) -> bool:
@@ -91,7 +103,7 @@ def _flag(value: Any) -> bool:
 
 
 _CLEANERS: Mapping[str, Callable[[Any], Any]] = {
-    "brand": _text,
+    "brand": _brand,
     "model": _text,
     "serial_number": _serial,
     "mac_address": _mac,
@@ -198,12 +210,12 @@ class Recipe(Aggregate):
         now: datetime,
         actor: Actor,
         *,
-        references_resolved: bool = True,
+        vanished: str | None = None,
     ) -> bool:
         """Apply cleaned changes; records Updated only if the stored state really changed.
 
-        An Invalid recipe whose references all exist after the edit (`references_resolved`)
-        returns to Pending.
+        `vanished` names the references that still point at nothing after the edit: an Invalid
+        recipe with none left returns to Pending, otherwise its errorMessage says what is left.
         """
         self.ensure_editable()
         spec = self.spec_with(changes)
@@ -211,9 +223,10 @@ class Recipe(Aggregate):
         if spec == self.spec:
             return False
         self.spec = spec
-        fixed = self.status is RecipeStatus.INVALID and references_resolved
-        status = RecipeStatus.PENDING if fixed else self.status
-        error = None if fixed else self.error_message
+        status, error = self.status, self.error_message
+        if status is RecipeStatus.INVALID:
+            status = RecipeStatus.INVALID if vanished else RecipeStatus.PENDING
+            error = vanished
         self._transition(status, error, self.warning_message, now, actor, changed=True)
         return True
 
@@ -290,8 +303,8 @@ class Recipe(Aggregate):
         )
 
     def _record_status(self, actor: Actor) -> None:
-        if self.last_device_uid is None:
-            return
+        # Statuses other than Pending are set by a device's attempt, which names the device.
+        assert self.last_device_uid is not None, "a status change with no device involved"
         self._record(
             ProvisioningRecipeStatusUpdated(
                 type="Device.ProvisioningRecipeStatusUpdated",

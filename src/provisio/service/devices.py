@@ -24,7 +24,7 @@ from provisio.domain.provisioning import Decision, provision
 from provisio.domain.recipe import Recipe
 from provisio.domain.registry import references
 from provisio.service.tenancy import Principal, scope, system_actor, target_organization
-from provisio.store.devices import IdentityTaken
+from provisio.store.contention import Contended
 from provisio.store.unit_of_work import Store, UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -42,36 +42,46 @@ class Registration:
 
 
 async def _retrying(work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` again when a concurrent transaction won a uniqueness race; the next run sees
-    what the winner stored (the same device registering twice at once gets one record)."""
+    """Run `work` again when a concurrent transaction won a race (a unique key it stored first,
+    a deadlock); the next run sees what the winner stored, so the same device registering twice
+    at once gets one record. Out of attempts, the client gets a 409."""
     for _ in range(ATTEMPTS - 1):
         try:
             return await work()
-        except IdentityTaken:
+        except Contended:
             continue
-    try:
-        return await work()
-    except IdentityTaken as error:
-        raise Conflict("concurrent changes kept taking the same identity; try again") from error
+    return await work()
 
 
 async def register_device(store: Store, report: DeviceReport) -> Registration:
     """Find or create the device, then provision it from the recipe that matches it."""
-    return await _retrying(lambda: _register(store, report))
+    registration = await _retrying(lambda: _register(store, report))
+    applied = registration.decision.applied
+    log.info(
+        "device registered",
+        device_uid=registration.device.uid,
+        outcome=registration.decision.outcome.value,
+        recipe_uid=applied.uid if applied else None,
+    )
+    return registration
 
 
 async def _register(store: Store, report: DeviceReport) -> Registration:
     now = datetime.now(UTC)
     async with store.unit_of_work() as uow:
         known_device = await uow.devices.identify(report)
+        held = await uow.devices.macs_held_elsewhere(
+            report.brand_key,
+            report.mac_addresses,
+            known_device.uid if known_device is not None else None,
+        )
+        free = [mac for mac in report.mac_addresses if mac not in held]
         if known_device is None:
-            device = Device(new_uid(), report, new_verification_hash(), now, now)
+            device = Device.first_registration(
+                new_uid(), report, free, new_verification_hash(), now
+            )
         else:
             device = known_device
-            held = await uow.devices.macs_held_elsewhere(
-                report.brand_key, report.mac_addresses, device.uid
-            )
-            free = [mac for mac in report.mac_addresses if mac not in held]
             device.registered(report, free, now)
         known = device.report
         candidates = await uow.recipes.candidates(
@@ -93,12 +103,6 @@ async def _register(store: Store, report: DeviceReport) -> Registration:
         for recipe in candidates:
             if recipe.version != versions[recipe.uid]:
                 await uow.recipes.save(recipe)
-        log.info(
-            "device registered",
-            device_uid=device.uid,
-            outcome=decision.outcome.value,
-            recipe_uid=decision.applied.uid if decision.applied else None,
-        )
         return Registration(device, decision)
 
 

@@ -129,7 +129,8 @@ async def update_recipe(
             raise InvalidInput("unknown references", [r.unknown() for r in sent])
         now = datetime.now(UTC)
         actor = principal.actor(recipe.organization_uid)
-        if recipe.update(changes, rules, now, actor, references_resolved=not missing):
+        vanished = "; ".join(reference.vanished() for reference in missing) or None
+        if recipe.update(changes, rules, now, actor, vanished=vanished):
             await uow.recipes.save(recipe)
         return recipe
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.device import Configuration, Device, DeviceReport
 from provisio.domain.errors import NotFound
+from provisio.store.contention import Contended
 from provisio.store.tables import device_macs, devices
 
 _NOT_FOUND = "device not found"
@@ -16,11 +17,9 @@ _UPDATE = update(devices).where(devices.c.uid == bindparam("stored_uid"))
 """Built once, run with the row as parameters (cheaper than `.values(row)` per call)."""
 
 
-class IdentityTaken(Exception):
-    """A concurrent registration stored the same serial number, MAC or code first.
-
-    The transaction is lost; running the use case again finds the device the other one stored.
-    """
+class IdentityTaken(Contended):
+    """A concurrent registration stored the same serial number, MAC or code first; running the
+    use case again finds the device the other one stored."""
 
 
 def _to_row(device: Device) -> dict[str, Any]:
@@ -95,9 +94,12 @@ class DeviceRepository:
                 return found
         if not report.mac_addresses:
             return None
+        # A device known by another serial number is another device, whatever MAC it shares.
+        by_mac = select(devices).where(devices.c.brand_key == report.brand_key)
+        if report.serial_key is not None:
+            by_mac = by_mac.where(devices.c.serial_key.is_(None))
         return await self._load_one(
-            select(devices)
-            .where(
+            by_mac.where(
                 devices.c.uid.in_(
                     select(device_macs.c.device_uid).where(
                         device_macs.c.brand_key == report.brand_key,
@@ -110,14 +112,16 @@ class DeviceRepository:
             .with_for_update()
         )
 
-    async def macs_held_elsewhere(self, brand_key: str, macs: Sequence[str], uid: str) -> set[str]:
-        rows = await self._conn.execute(
-            select(device_macs.c.mac_address).where(
-                device_macs.c.brand_key == brand_key,
-                device_macs.c.mac_address.in_(macs),
-                device_macs.c.device_uid != uid,
-            )
+    async def macs_held_elsewhere(
+        self, brand_key: str, macs: Sequence[str], uid: str | None
+    ) -> set[str]:
+        """Which of these MACs a device other than `uid` (any device, for None) holds."""
+        query = select(device_macs.c.mac_address).where(
+            device_macs.c.brand_key == brand_key, device_macs.c.mac_address.in_(macs)
         )
+        if uid is not None:
+            query = query.where(device_macs.c.device_uid != uid)
+        rows = await self._conn.execute(query)
         return {row.mac_address for row in rows}
 
     async def get(
@@ -164,7 +168,8 @@ class DeviceRepository:
 
     async def _store_macs(self, device: Device) -> None:
         stored = self._stored_macs[device.uid]
-        new = [mac for mac in device.report.mac_addresses if mac not in stored]
+        # Sorted: two transactions inserting the same MACs take their index locks in one order.
+        new = sorted(mac for mac in device.report.mac_addresses if mac not in stored)
         if new:
             await self._write(
                 insert(device_macs),
@@ -183,7 +188,7 @@ class DeviceRepository:
         try:
             await self._conn.execute(statement, rows)
         except IntegrityError as error:
-            raise IdentityTaken(str(error.orig)) from error
+            raise IdentityTaken("another device holds this identity") from error
 
     async def _load_one(self, query: Select[Any]) -> Device | None:
         row = (await self._conn.execute(query)).first()

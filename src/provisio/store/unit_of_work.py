@@ -4,11 +4,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.device import Device
 from provisio.domain.recipe import Recipe
 from provisio.store.backend import Backend, open_backend
+from provisio.store.contention import TRANSIENT_SQLSTATES, Contended
 from provisio.store.devices import DeviceRepository
 from provisio.store.events import EventLog
 from provisio.store.exporters import ExporterRepository
@@ -68,10 +70,15 @@ class Store:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         """Commits state and outbox events together on a clean exit, nothing on an error."""
-        async with self.backend.write() as conn:
-            uow = UnitOfWork(conn)
-            yield uow
-            await uow.collect_events()
+        try:
+            async with self.backend.write() as conn:
+                uow = UnitOfWork(conn)
+                yield uow
+                await uow.collect_events()
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+                raise Contended("a concurrent change got in the way; try again") from error
+            raise
         if uow.wrote_events:
             self.events_committed.notify()
 
