@@ -50,6 +50,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _partial(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows matching `where`, on both engines."""
+    return Index(
+        name, *columns, unique=unique, sqlite_where=text(where), postgresql_where=text(where)
+    )
+
+
 def _uid(name: str, *args: Any, **kwargs: Any) -> Column[str]:
     return Column(name, String(32), *args, **kwargs)
 
@@ -127,38 +134,34 @@ recipes = Table(
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_recipes_organization_uid_id", "organization_uid", "id"),
-    Index(
+    _partial(
         "uq_recipes_live_serial",
         "organization_uid",
         "brand_key",
         "serial_key",
+        where=LIVE_SERIAL,
         unique=True,
-        sqlite_where=text(LIVE_SERIAL),
-        postgresql_where=text(LIVE_SERIAL),
     ),
-    Index(
+    _partial(
         "uq_recipes_live_mac",
         "organization_uid",
         "brand_key",
         "mac_address",
+        where=LIVE_MAC,
         unique=True,
-        sqlite_where=text(LIVE_MAC),
-        postgresql_where=text(LIVE_MAC),
     ),
     # A registering device is matched across organizations by brand and serial number or MAC.
-    Index(
+    _partial(
         "ix_recipes_candidate_serial",
         "brand_key",
         "serial_key",
-        sqlite_where=text(CANDIDATE),
-        postgresql_where=text(CANDIDATE),
+        where=CANDIDATE,
     ),
-    Index(
+    _partial(
         "ix_recipes_candidate_mac",
         "brand_key",
         "mac_address",
-        sqlite_where=text(CANDIDATE),
-        postgresql_where=text(CANDIDATE),
+        where=CANDIDATE,
     ),
 )
 
@@ -174,11 +177,10 @@ events = Table(
     Column("position", BigInteger, unique=True),
     _created(),
     Index("ix_events_organization_uid_position", "organization_uid", "position"),
-    Index(
+    _partial(
         "ix_events_unpositioned",
         "id",
-        sqlite_where=text("position IS NULL"),
-        postgresql_where=text("position IS NULL"),
+        where="position IS NULL",
     ),
 )
 
@@ -217,13 +219,12 @@ deliveries = Table(
     Column("finished_at", UTCDateTime()),
     _created(),
     Index("ix_deliveries_exporter_uid_status", "exporter_uid", "status", "id"),
-    Index(
+    _partial(
         "ix_deliveries_pending_subject",
         "exporter_uid",
         "subject_uid",
         "sequence_number",
-        sqlite_where=text("status = 'pending'"),
-        postgresql_where=text("status = 'pending'"),
+        where="status = 'pending'",
     ),
 )
 
@@ -285,13 +286,12 @@ devices = Table(
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_devices_organization_uid_id", "organization_uid", "id"),
-    Index(
+    _partial(
         "uq_devices_serial",
         "brand_key",
         "serial_key",
+        where="serial_key IS NOT NULL",
         unique=True,
-        sqlite_where=text("serial_key IS NOT NULL"),
-        postgresql_where=text("serial_key IS NOT NULL"),
     ),
 )
 
