@@ -13,8 +13,9 @@ from sqlalchemy import text
 from provisio.domain.brands import BrandRules
 from provisio.domain.device import DeviceReport
 from provisio.domain.errors import Conflict
+from provisio.domain.provisioning import Outcome
 from provisio.service import tenancy
-from provisio.service.devices import Registration, register_device
+from provisio.service.devices import Registration, pair_by_code, register_device
 from provisio.service.recipes import create_recipe, delete_recipe, update_recipe
 from provisio.store.unit_of_work import Store
 
@@ -171,3 +172,34 @@ async def test_devices_claiming_the_same_macs_in_opposite_orders_do_not_deadlock
         assert first.device.uid != second.device.uid
     assert await _count(store, "devices") == 2 * rounds
     assert await _count(store, "device_macs") == 16 * rounds
+
+
+async def test_a_registration_racing_a_pairing_by_code_pairs_the_device_once(
+    store: Store,
+) -> None:
+    """The recipe's organization and the one pairing by code compete for one device: it ends in
+    exactly one of them, with one DevicePaired, and the loser is told why."""
+    recipe_holder = await _principal(store)
+    pairer = await _principal(store)
+    for n in range(ROUNDS):
+        report = DeviceReport.of(brand="lg", serial_number=f"SN-{n}")
+        code = (await register_device(store, report)).device.verification_hash
+        recipe = await create_recipe(
+            store, recipe_holder, {"brand": "lg", "serialNumber": f"SN-{n}"}, RULES
+        )
+        registration, paired = await asyncio.gather(
+            register_device(store, report),
+            pair_by_code(store, pairer, code, None),
+            return_exceptions=True,
+        )
+        assert isinstance(registration, Registration)
+        device_story = await _events_about(store, registration.device.uid)
+        assert device_story == [(PAIRED, None)]
+        if isinstance(paired, Conflict):  # the recipe was applied first
+            assert registration.decision.outcome is Outcome.APPLIED
+        else:
+            assert not isinstance(paired, BaseException), paired
+            assert registration.decision.outcome is Outcome.OWNED_ELSEWHERE
+            assert paired.organization_uid == pairer.organization_uid
+            story = await _events_about(store, recipe.uid)
+            assert story == [(CREATED, "Pending"), (UPDATED, "Pending")]
