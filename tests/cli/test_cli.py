@@ -169,12 +169,17 @@ def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
         assert (registration["provisioned"], registration["recipeUid"]) == (True, recipe["uid"])
 
 
-def test_serve_demo_on_a_used_database_still_prints_the_device_key(tmp_path: Path) -> None:
-    """Each demo start makes a new device key: a restart must show it, or no device can register."""
+def test_serve_demo_keeps_its_device_key_across_restarts(tmp_path: Path) -> None:
+    """Devices configured with the demo's key must still register after a restart."""
     with _demo_server(tmp_path) as first:
         assert "token" in first
+        key = re.search(r"device key\s+(\S+)", first)
+        assert key is not None, first
     with _demo_server(tmp_path) as again:
         assert "database already set up" in again
-        key = re.search(r"device key\s+(\S+)", again)
-        assert key is not None, again
-        assert key.group(1) != "None"
+        same = re.search(r"device key\s+(\S+)", again)
+        assert same is not None, again
+        assert same.group(1) == key.group(1)
+    stored = tmp_path / "cli.db.device-key"
+    assert stored.read_text().strip() == key.group(1)
+    assert stored.stat().st_mode & 0o077 == 0  # readable by its owner only

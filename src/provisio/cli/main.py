@@ -89,7 +89,7 @@ def serve(
     settings = _settings(database_url)
     if demo:
         if settings.device_key is None:
-            settings = settings.model_copy(update={"device_key": secrets.token_urlsafe(24)})
+            settings = settings.model_copy(update={"device_key": _demo_device_key(settings)})
         _run(settings, lambda store: _demo(store, settings, host, port))
     import uvicorn
 
@@ -97,6 +97,23 @@ def serve(
 
     api = create_app(settings, background=not no_background, run_migrations=not no_migrate)
     uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+def _demo_device_key(settings: "Settings") -> str:
+    """The demo's device key, kept next to its SQLite file so that devices configured with it
+    still register after a restart (other databases get a new key on each start)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return secrets.token_urlsafe(24)
+    path = Path(f"{url.database}.device-key")
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(24)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
 
 
 async def _demo(store: "Store", settings: "Settings", host: str, port: int) -> None:
