@@ -119,10 +119,15 @@ async def _vanished(uow: UnitOfWork, candidates: list[Recipe]) -> dict[str, str]
 async def _system_actors(
     uow: UnitOfWork, device: Device, candidates: list[Recipe]
 ) -> Callable[[str], Actor]:
-    wanted = {recipe.organization_uid for recipe in candidates}
-    if device.organization_uid is not None:
-        wanted.add(device.organization_uid)
-    actors = {org.uid: system_actor(org) for org in await uow.tenancy.organizations_by_uid(wanted)}
+    """The system actor of each organization the decision may act in: the candidates' and,
+    should the device move, its current one. Without candidates nothing is asked."""
+    actors: dict[str, Actor] = {}
+    if candidates:
+        wanted = {recipe.organization_uid for recipe in candidates}
+        if device.organization_uid is not None:
+            wanted.add(device.organization_uid)
+        for org in await uow.tenancy.organizations_by_uid(wanted):
+            actors[org.uid] = system_actor(org)
     return actors.__getitem__
 
 
