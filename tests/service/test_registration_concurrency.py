@@ -203,3 +203,31 @@ async def test_a_registration_racing_a_pairing_by_code_pairs_the_device_once(
             assert paired.organization_uid == pairer.organization_uid
             story = await _events_about(store, recipe.uid)
             assert story == [(CREATED, "Pending"), (UPDATED, "Pending")]
+
+
+async def test_a_device_moving_organizations_moves_once_however_often_it_registers(
+    store: Store,
+) -> None:
+    old_home = await _principal(store)
+    new_home = await _principal(store)
+    for n in range(ROUNDS):
+        report = DeviceReport.of(brand="lg", serial_number=f"SN-{n}")
+        await create_recipe(store, old_home, {"brand": "lg", "serialNumber": f"SN-{n}"}, RULES)
+        device = (await register_device(store, report)).device
+        body = {"brand": "lg", "serialNumber": f"SN-{n}", "confirmedOwnership": True}
+        recipe = await create_recipe(store, new_home, body, RULES)
+
+        answers = await asyncio.gather(*(register_device(store, report) for _ in range(AT_ONCE)))
+
+        assert sum(a.decision.outcome is Outcome.APPLIED for a in answers) == 1
+        assert {a.device.organization_uid for a in answers} == {new_home.organization_uid}
+        assert await _events_about(store, device.uid) == [
+            (PAIRED, None),
+            ("Device.Verification.DeviceUnpaired", None),
+            (PAIRED, None),
+        ]
+        assert await _events_about(store, recipe.uid) == [
+            (CREATED, "Pending"),
+            (UPDATED, "Applied"),
+            (STATUS, "Applied"),
+        ]
