@@ -116,6 +116,8 @@ class DeviceRepository:
         self, brand_key: str, macs: Sequence[str], uid: str | None
     ) -> set[str]:
         """Which of these MACs a device other than `uid` (any device, for None) holds."""
+        if not macs:
+            return set()
         query = select(device_macs.c.mac_address).where(
             device_macs.c.brand_key == brand_key, device_macs.c.mac_address.in_(macs)
         )
