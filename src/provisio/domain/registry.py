@@ -40,6 +40,11 @@ class Reference:
         return f"{self.field}: {self.kind} {self.uid} no longer exists"
 
 
+def vanished_message(missing: Iterable[Reference]) -> str | None:
+    """What makes a recipe Invalid: each of its references that points at nothing any more."""
+    return "; ".join(reference.vanished() for reference in missing) or None
+
+
 def references(spec: RecipeSpec, fields: Iterable[str] | None = None) -> list[Reference]:
     """The references of a spec, optionally only those of some (wire-named) fields."""
     found = [Reference("tagUids", RegistryKind.TAG, uid) for uid in spec.tag_uids]

@@ -22,7 +22,7 @@ from provisio.domain.errors import Conflict, NotFound
 from provisio.domain.ids import new_uid
 from provisio.domain.provisioning import Decision, provision
 from provisio.domain.recipe import Recipe
-from provisio.domain.registry import references
+from provisio.domain.registry import references, vanished_message
 from provisio.service.tenancy import Principal, scope, system_actor, target_organization
 from provisio.store.contention import Contended
 from provisio.store.unit_of_work import Store, UnitOfWork
@@ -111,8 +111,9 @@ async def _vanished(uow: UnitOfWork, candidates: list[Recipe]) -> dict[str, str]
     vanished: dict[str, str] = {}
     for recipe in candidates:
         missing = await uow.registries.missing(recipe.organization_uid, references(recipe.spec))
-        if missing:
-            vanished[recipe.uid] = "; ".join(reference.vanished() for reference in missing)
+        message = vanished_message(missing)
+        if message is not None:
+            vanished[recipe.uid] = message
     return vanished
 
 

@@ -10,7 +10,7 @@ from provisio.domain.errors import DomainError, FieldProblem, InvalidInput, Prec
 from provisio.domain.identifiers import brand_key, canonical_mac, serial_key
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec, clean_changes
-from provisio.domain.registry import references
+from provisio.domain.registry import references, vanished_message
 from provisio.domain.status import RecipeStatus
 from provisio.service.registries import ReferenceCheck
 from provisio.service.tenancy import Principal, scope, target_organization
@@ -129,8 +129,7 @@ async def update_recipe(
             raise InvalidInput("unknown references", [r.unknown() for r in sent])
         now = datetime.now(UTC)
         actor = principal.actor(recipe.organization_uid)
-        vanished = "; ".join(reference.vanished() for reference in missing) or None
-        if recipe.update(changes, rules, now, actor, vanished=vanished):
+        if recipe.update(changes, rules, now, actor, vanished=vanished_message(missing)):
             await uow.recipes.save(recipe)
         return recipe
 
