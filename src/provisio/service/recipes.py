@@ -121,9 +121,11 @@ async def update_recipe(
         if if_match is not None and if_match.strip() not in ("*", recipe.etag):
             raise PreconditionFailed(f"If-Match {if_match} does not match ETag {recipe.etag}")
         recipe.ensure_editable()
-        missing = await ReferenceCheck(uow).missing(
-            recipe.organization_uid, references(recipe.spec_with(changes))
-        )
+        # Only an Invalid recipe needs all its references looked up (is it fixed?); otherwise
+        # only those this request sends.
+        sent_fields = None if recipe.status is RecipeStatus.INVALID else body.keys()
+        wanted = references(recipe.spec_with(changes), sent_fields)
+        missing = await ReferenceCheck(uow).missing(recipe.organization_uid, wanted)
         sent = [reference for reference in missing if reference.field in body]
         if sent:
             raise InvalidInput("unknown references", [r.unknown() for r in sent])
