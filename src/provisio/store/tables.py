@@ -198,6 +198,7 @@ exporters = Table(
     Column("secret", Text, nullable=False),
     Column("disabled_reason", Text),
     Column("last_sequence", BigInteger, nullable=False, server_default="0"),
+    Column("failing_since", UTCDateTime()),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -214,6 +215,7 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("lease_expires_at", UTCDateTime()),
+    Column("lease_owner", String(32)),
     Column("last_error", Text),
     Column("delivered_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
@@ -243,7 +245,17 @@ delivery_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Column("http_status", Integer),
     Column("error", Text),
+    Column("response", Text),
 )
+"""`response`: the start of the answer's body, for the delivery log."""
+
+publish_cursors = Table(
+    "publish_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""How far along the feed an outbound publisher (JetStream) has published."""
 
 
 def _registry(name: str) -> Table:
