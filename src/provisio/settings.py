@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     webhook_allowed_networks: str = ""
     retry_schedule: str = DEFAULT_SCHEDULE
     delivery_timeout: float = Field(default=15.0, gt=0)
+    delivery_lease: float | None = Field(default=None, gt=0)
+    """Seconds a claimed delivery stays reserved to its worker (default: timeout + 30 s)."""
+    worker_id: str | None = Field(default=None, min_length=1, max_length=32)
+    """A stable name for this process's dispatcher: a restart under the same name resumes the
+    deliveries it was sending at once instead of after their lease (`serve` uses `embedded`)."""
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     max_bulk_bytes: int = Field(default=256 * 1_048_576, gt=0)
     brand_rules: dict[str, Requirement] = Field(default_factory=dict)

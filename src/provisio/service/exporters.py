@@ -10,13 +10,13 @@ from provisio.domain.ids import new_uid
 from provisio.service.tenancy import Principal, scope, target_organization
 from provisio.store.deliveries import (
     DeliveryReader,
-    DeliveryRepository,
     DeliveryView,
     Observability,
     replay_by_ids,
     replay_failed,
     replay_since,
 )
+from provisio.store.signal import Wake
 from provisio.store.unit_of_work import Store
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 
@@ -115,7 +115,7 @@ async def replay(
     time (of the subscribed types), or those whose delivery finally failed."""
     async with store.unit_of_work() as uow:
         exporter = await uow.exporters.get(uid, await scope(uow, principal, None), for_update=True)
-        repository = DeliveryRepository(uow.conn)
+        repository = uow.deliveries
         org = exporter.organization_uid
         if event_ids is not None:
             missing = sorted(set(event_ids) - await repository.known_event_ids(org, event_ids))
@@ -134,5 +134,5 @@ async def replay(
             field = "since" if since is not None else "status"
             raise InvalidInput.of(field, f"would replay {count} events; at most {MAX_REPLAY}")
         queued = await repository.replay(uid, chosen, datetime.now(UTC))
-    store.deliveries_queued.notify()
+        uow.wakes.add(Wake.DELIVERIES_QUEUED)
     return queued

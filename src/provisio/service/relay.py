@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 import structlog
 from prometheus_client import Counter
 
-from provisio.store.deliveries import DeliveryRepository
-from provisio.store.events import EventLog
-from provisio.store.signal import wait_any
+from provisio.store.signal import Wake, wait_any
 from provisio.store.unit_of_work import Store
 
 log = structlog.get_logger(__name__)
@@ -27,16 +25,15 @@ class Relay:
     async def run_once(self) -> int:
         """Position one batch and queue its webhook deliveries in the same transaction;
         returns how many events were positioned."""
-        async with self._store.backend.write() as conn:
-            if not await self._store.backend.lock_relay(conn):
+        async with self._store.unit_of_work() as uow:
+            if not await self._store.backend.lock_relay(uow.conn):
                 return 0
-            positioned = await EventLog(conn).assign_positions(BATCH)
-            queued = await DeliveryRepository(conn).fan_out(positioned, datetime.now(UTC))
-        if positioned:
-            POSITIONED.inc(len(positioned))
-            self._store.positions_assigned.notify()
-        if queued:
-            self._store.deliveries_queued.notify()
+            positioned = await uow.events.assign_positions(BATCH)
+            if positioned:
+                uow.wakes.add(Wake.POSITIONS_ASSIGNED)
+            if await uow.deliveries.fan_out(positioned, datetime.now(UTC)):
+                uow.wakes.add(Wake.DELIVERIES_QUEUED)
+        POSITIONED.inc(len(positioned))
         return len(positioned)
 
     async def drain(self) -> int:

@@ -2,6 +2,18 @@
 
 import asyncio
 import contextlib
+from enum import StrEnum
+
+
+class Wake(StrEnum):
+    """What a commit can give the background workers to do."""
+
+    EVENTS_COMMITTED = "events_committed"
+    """Outbox events wait for feed positions (the relay)."""
+    POSITIONS_ASSIGNED = "positions_assigned"
+    """New feed positions (feed long-polls, the JetStream publisher)."""
+    DELIVERIES_QUEUED = "deliveries_queued"
+    """Webhook deliveries are due (the dispatcher)."""
 
 
 class Signal:

@@ -11,12 +11,13 @@ from provisio.domain.device import Device
 from provisio.domain.recipe import Recipe
 from provisio.store.backend import Backend, open_backend
 from provisio.store.contention import TRANSIENT_SQLSTATES, Contended
+from provisio.store.deliveries import DeliveryRepository
 from provisio.store.devices import DeviceRepository
 from provisio.store.events import EventLog
 from provisio.store.exporters import ExporterRepository
 from provisio.store.recipes import RecipeRepository
 from provisio.store.registries import Registries
-from provisio.store.signal import Signal
+from provisio.store.signal import Signal, Wake
 from provisio.store.tenancy import TenancyRepository
 
 
@@ -31,7 +32,9 @@ class UnitOfWork:
         self.exporters = ExporterRepository(conn)
         self.devices = DeviceRepository(conn)
         self.registries = Registries(conn)
-        self.wrote_events = False
+        self.deliveries = DeliveryRepository(conn)
+        self.wakes: set[Wake] = set()
+        """What this transaction gives the background workers to do, once it commits."""
 
     async def collect_events(self) -> None:
         """Move the events recorded by the aggregates touched so far into the outbox, in the
@@ -51,7 +54,8 @@ class UnitOfWork:
             aggregate.recorded.clear()
         self.recipes.seen.clear()
         self.devices.seen.clear()
-        self.wrote_events = self.wrote_events or bool(batch)
+        if batch:
+            self.wakes.add(Wake.EVENTS_COMMITTED)
 
 
 class Store:
@@ -59,9 +63,19 @@ class Store:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.events_committed = Signal()
-        self.positions_assigned = Signal()
-        self.deliveries_queued = Signal()
+        self.signals = {wake: Signal() for wake in Wake}
+
+    @property
+    def events_committed(self) -> Signal:
+        return self.signals[Wake.EVENTS_COMMITTED]
+
+    @property
+    def positions_assigned(self) -> Signal:
+        return self.signals[Wake.POSITIONS_ASSIGNED]
+
+    @property
+    def deliveries_queued(self) -> Signal:
+        return self.signals[Wake.DELIVERIES_QUEUED]
 
     @classmethod
     def open(cls, url: str) -> "Store":
@@ -79,8 +93,8 @@ class Store:
             if getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
                 raise Contended("a concurrent change got in the way; try again") from error
             raise
-        if uow.wrote_events:
-            self.events_committed.notify()
+        for wake in uow.wakes:
+            self.signals[wake].notify()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:
