@@ -40,11 +40,12 @@ def create_app(
             await migrate(store.backend)
         app.state.store = store
         try:
-            if background:
-                async with run_background(store, settings):
+            async with store.listening():
+                if background:
+                    async with run_background(store, settings):
+                        yield
+                else:
                     yield
-            else:
-                yield
         finally:
             await store.close()
 

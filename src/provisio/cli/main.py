@@ -159,7 +159,7 @@ def worker(database_url: DatabaseUrl = None) -> None:
     from provisio.background import background
 
     async def work(store: "Store") -> None:
-        async with background(store, settings) as tasks:
+        async with store.listening(), background(store, settings) as tasks:
             await asyncio.gather(*tasks)
 
     try:

@@ -1,5 +1,6 @@
 """The small interface each storage engine implements, and the choice of engine by URL."""
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -20,6 +21,14 @@ class Backend(Protocol):
 
     async def lock_relay(self, conn: AsyncConnection) -> bool:
         """Take the relay's exclusive right inside `conn`'s transaction; False if another has it."""
+
+    async def notify(self, conn: AsyncConnection, message: str) -> None:
+        """Have `message` reach every process's `listen` when `conn`'s transaction commits
+        (nothing if it rolls back); a no-op where only one process uses the database."""
+
+    def listen(self, hear: Callable[[str | None], None]) -> AbstractAsyncContextManager[None]:
+        """While entered, pass each `notify` message of any process to `hear`, and None when
+        some may have been missed (the listening connection was re-established)."""
 
     async def dispose(self) -> None: ...
 

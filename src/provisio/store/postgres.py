@@ -1,10 +1,13 @@
 """PostgreSQL backend: asyncpg, READ COMMITTED, row locks and a transaction-scoped advisory lock."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from provisio.store import pg_listen
 
 RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
 
@@ -17,6 +20,7 @@ class PostgresBackend:
         self._reader = self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -33,6 +37,16 @@ class PostgresBackend:
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
         )
         return bool(result.scalar_one())
+
+    async def notify(self, conn: AsyncConnection, message: str) -> None:
+        # Transactional: PostgreSQL delivers it at commit, and drops it on rollback.
+        await conn.execute(
+            text("SELECT pg_notify(:channel, :message)"),
+            {"channel": pg_listen.CHANNEL, "message": message},
+        )
+
+    def listen(self, hear: Callable[[str | None], None]) -> AbstractAsyncContextManager[None]:
+        return pg_listen.listening(self._dsn, hear)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,8 +1,8 @@
 """SQLite backend: WAL, busy_timeout, `BEGIN IMMEDIATE` for writes, one writer at a time."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
@@ -56,6 +56,13 @@ class SqliteBackend:
     async def lock_relay(self, conn: AsyncConnection) -> bool:
         # BEGIN IMMEDIATE already made this transaction the only writer.
         return True
+
+    async def notify(self, conn: AsyncConnection, message: str) -> None:
+        # SQLite cannot signal another process: those sharing a file rely on polling.
+        return None
+
+    def listen(self, hear: Callable[[str | None], None]) -> AbstractAsyncContextManager[None]:
+        return nullcontext()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

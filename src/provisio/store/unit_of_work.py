@@ -1,8 +1,9 @@
 """The unit of work: one transaction that commits a change together with the events it caused."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from uuid import uuid4
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,6 +65,8 @@ class Store:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.signals = {wake: Signal() for wake in Wake}
+        self._origin = uuid4().hex
+        """Signs this store's notifications, so its own commits do not wake it twice."""
 
     @property
     def events_committed(self) -> Signal:
@@ -89,11 +92,34 @@ class Store:
                 uow = UnitOfWork(conn)
                 yield uow
                 await uow.collect_events()
+                if uow.wakes:
+                    await self.backend.notify(conn, f"{self._origin} {','.join(uow.wakes)}")
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
                 raise Contended("a concurrent change got in the way; try again") from error
             raise
         for wake in uow.wakes:
+            self.signals[wake].notify()
+
+    def listening(self) -> AbstractAsyncContextManager[None]:
+        """While entered, other processes' commits wake this store's waiters as its own do
+        (PostgreSQL LISTEN/NOTIFY; elsewhere, and while the database is unreachable, waiters
+        rely on their polling)."""
+        return self.backend.listen(self._hear)
+
+    def _hear(self, message: str | None) -> None:
+        if message is None:  # notifications may have been missed: every waiter looks again
+            for signal in self.signals.values():
+                signal.notify()
+            return
+        origin, _, names = message.partition(" ")
+        if origin == self._origin:
+            return
+        for name in names.split(","):
+            try:
+                wake = Wake(name)
+            except ValueError:  # a newer version's wake-up, during a rolling upgrade
+                continue
             self.signals[wake].notify()
 
     @asynccontextmanager
