@@ -3,6 +3,7 @@
 import math
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ class Sample:
     units: int
     wall: float
     latencies: Sequence[float]
+    cpu: float | None = None
+    """CPU seconds the bench process spent on it, where measured (a server's is not in it)."""
 
     @property
     def rate(self) -> float:
@@ -35,7 +38,13 @@ class Sample:
             units=sum(s.units for s in samples),
             wall=sum(s.wall for s in samples),
             latencies=[latency for s in samples for latency in s.latencies],
+            cpu=None if any(s.cpu is None for s in samples) else sum(s.cpu or 0 for s in samples),
         )
+
+    @property
+    def cpu_per_unit(self) -> float | None:
+        """Milliseconds of CPU per unit."""
+        return None if self.cpu is None else self.cpu / self.units * 1000
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,87 @@ def table(comparisons: Sequence[Comparison]) -> str:
     return _markdown(header, rows)
 
 
+@dataclass(frozen=True)
+class LatencyComparison:
+    """An end-to-end latency under a fixed load against a reference latency, same run."""
+
+    benchmark: str
+    engine: str
+    load: str
+    reference_name: str
+    reference: Sample
+    provisio: Sample
+    target_p99_ms: float
+
+    @property
+    def ratio(self) -> float:
+        """The reference's p99 as a share of provisio's (1.0 = provisio adds nothing)."""
+        return self.reference.percentile(99) / self.provisio.percentile(99)
+
+
+def _cpu(sample: Sample) -> str:
+    per_unit = sample.cpu_per_unit
+    return "-" if per_unit is None else f"{per_unit:.3f}"
+
+
+def delivery_table(comparisons: Sequence[Comparison]) -> str:
+    """Throughput rows with the bench process's CPU per unit on each side."""
+    header = (
+        "benchmark",
+        "engine",
+        "in flight",
+        "reference rate",
+        "provisio rate",
+        "ratio",
+        "reference p50 / p99 ms",
+        "provisio p50 / p99 ms",
+        "CPU ms/unit ref / provisio",
+    )
+    rows = [
+        (
+            c.benchmark,
+            c.engine,
+            str(c.writers),
+            f"{c.reference.rate:,.0f} {c.unit}",
+            f"{c.provisio.rate:,.0f} {c.unit}",
+            f"{c.ratio:.2f}",
+            _latency(c.reference),
+            _latency(c.provisio),
+            f"{_cpu(c.reference)} / {_cpu(c.provisio)}",
+        )
+        for c in comparisons
+    ]
+    return _markdown(header, rows)
+
+
+def latency_table(comparisons: Sequence[LatencyComparison]) -> str:
+    header = (
+        "benchmark",
+        "engine",
+        "load",
+        "reference",
+        "reference p50 / p99 ms",
+        "provisio p50 / p99 ms",
+        "ratio (p99)",
+        "target p99 ms",
+    )
+    rows = [
+        (
+            c.benchmark,
+            c.engine,
+            c.load,
+            c.reference_name,
+            _latency(c.reference),
+            _latency(c.provisio),
+            f"{c.ratio:.2f}",
+            f"{c.target_p99_ms:g}"
+            + (" ✓" if c.provisio.percentile(99) <= c.target_p99_ms else " ✗"),
+        )
+        for c in comparisons
+    ]
+    return _markdown(header, rows)
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -120,6 +210,30 @@ def _memory() -> str:
     return "unknown"
 
 
+def _source() -> str:
+    """Which provisio was measured: its directory, and its git commit when it is a checkout
+    (with a warning when src/ has uncommitted changes, which no one can re-run)."""
+    import provisio
+
+    where = Path(provisio.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(where)
+    return f"{where} at {commit}" + (" with uncommitted changes" if dirty else "")
+
+
 def machine(engine_versions: dict[str, str], load: tuple[float, float, float]) -> str:
     """Where the figures came from: they mean nothing without it."""
     packages = ", ".join(
@@ -134,5 +248,6 @@ def machine(engine_versions: dict[str, str], load: tuple[float, float, float]) -
         "Python": sys.version.split()[0],
         **{f"{engine} version": v for engine, v in engine_versions.items()},
         "packages": packages,
+        "provisio source": _source(),
     }
     return "\n".join(f"- {key}: {value}" for key, value in facts.items())

@@ -315,7 +315,7 @@ async def _stream(rows: Sequence[Mapping[str, Any]]) -> AsyncIterator[BulkRow]:
         yield BulkRow(number, fields)
 
 
-async def _import(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) -> None:
+async def import_recipes(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) -> None:
     """provisio's atomic bulk import of `fields` into the tenant's organization."""
     stream = _stream(fields)
     result = await bulk_create(tenant.store, tenant.principal, stream, RULES, atomic=True)
@@ -351,7 +351,7 @@ async def compare_bulk(database: Database, store: Store, rows: int, repeats: int
 
     try:
         reference, provisio = await _alternate(
-            lambda: timed(raw_import), lambda: timed(_import), repeats
+            lambda: timed(raw_import), lambda: timed(import_recipes), repeats
         )
     finally:
         await pool.close()
@@ -396,7 +396,7 @@ async def _pending(tenant: Tenant, count: int) -> Iterator[Registering]:
     """`count` devices to register, each with its Pending recipe already stored (through
     provisio, off the clock)."""
     fields = bulk_fields(count)
-    await _import(tenant, fields)
+    await import_recipes(tenant, fields)
     return iter([Registering.matching(recipe) for recipe in fields])
 
 
