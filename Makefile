@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint schemas bench clean
+.PHONY: run test lint schemas bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ schemas: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# Under two minutes on 2 cores: every row, small (see docs/benchmarks.md).
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

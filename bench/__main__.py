@@ -11,11 +11,22 @@ from time import perf_counter
 
 import structlog
 
+from bench.delivery import compare_delivery
+from bench.embedded import EmbeddedPlan, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
-from bench.report import Comparison, machine, table
+from bench.report import (
+    Comparison,
+    LatencyComparison,
+    delivery_table,
+    latency_table,
+    machine,
+    table,
+)
 from bench.scenarios import compare_bulk, compare_registrations, compare_updates, open_tenant
+from bench.sink import Mode, Sink
 
 ENGINES = ("sqlite", "postgresql")
+SUITES = ("writes", "pipeline")
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,11 @@ class Plan:
     rounds: int
     bulk_rows: int
     bulk_repeats: int
+    suites: Sequence[str]
+    delivery_events: int
+    delivery_rounds: int
+    embedded: EmbeddedPlan
+    sink: Mode
 
 
 def _int_list(text: str) -> list[int]:
@@ -47,6 +63,13 @@ def _engine_list(text: str) -> list[str]:
     return names
 
 
+def _suite_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names or set(names) - set(SUITES):
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(SUITES)}")
+    return names
+
+
 def parse_plan(argv: Sequence[str] | None = None) -> Plan:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -60,9 +83,18 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
             "(provisio.service.devices.register_device vs. SELECT device, SELECT recipe [FOR "
             "UPDATE], INSERT device and MACs, UPDATE recipe, INSERT 3 events, COMMIT) at each "
             "writer count, and bulk import (bulk_create vs. executemany of the recipe and event "
-            "rows). SQLite runs on a temporary file; PostgreSQL on a "
-            "provisio_bench_<random> database created on the server and dropped afterwards."
+            "rows). The pipeline suite measures webhook delivery throughput (Relay + Dispatcher "
+            "vs. a bare aiohttp POST loop) and, through a real `provisio serve`, recipe PUT → "
+            "webhook latency under an open-loop load and bulk import → webhook latency. SQLite "
+            "runs on a temporary file; PostgreSQL on a provisio_bench_<random> database created "
+            "on the server and dropped afterwards."
         ),
+    )
+    parser.add_argument(
+        "--suites",
+        type=_suite_list,
+        default=list(SUITES),
+        help="comma-separated suites to run (default: writes,pipeline)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -119,6 +151,43 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         default=None,
         help="bulk imports per side, alternating (default 5, --quick 1)",
     )
+    parser.add_argument(
+        "--delivery-events",
+        type=int,
+        default=None,
+        help="events queued per delivery round (default 5000, --quick 2000)",
+    )
+    parser.add_argument(
+        "--delivery-rounds",
+        type=int,
+        default=None,
+        help="delivery rounds, alternating which side goes first (default 2, --quick 1)",
+    )
+    parser.add_argument(
+        "--update-rates",
+        type=_int_list,
+        default=None,
+        help="recipe PUTs per second of the open-loop load, comma-separated "
+        "(default 50,200, --quick 200)",
+    )
+    parser.add_argument(
+        "--update-seconds",
+        type=int,
+        default=None,
+        help="seconds of load per side per rate (default 20 in 2 rounds, --quick 5 in 1)",
+    )
+    parser.add_argument(
+        "--burst-rows",
+        type=int,
+        default=None,
+        help="rows of the bulk import whose webhooks are timed (default 5000, --quick 2000)",
+    )
+    parser.add_argument(
+        "--sink",
+        choices=("process", "inline"),
+        default="process",
+        help="run the webhook endpoint in its own process (default) or in the bench's loop",
+    )
     args = parser.parse_args(argv)
 
     def pick(given: int | None, full: int, quick: int) -> int:
@@ -136,6 +205,16 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         rounds=pick(args.rounds, 2, 1),
         bulk_rows=pick(args.bulk_rows, 10_000, 2000),
         bulk_repeats=pick(args.bulk_repeats, 5, 1),
+        suites=args.suites,
+        delivery_events=pick(args.delivery_events, 5000, 2000),
+        delivery_rounds=pick(args.delivery_rounds, 2, 1),
+        embedded=EmbeddedPlan(
+            rates=args.update_rates or ([200] if args.quick else [50, 200]),
+            seconds=pick(args.update_seconds, 20, 5),
+            rounds=1 if args.quick else 2,
+            burst_rows=pick(args.burst_rows, 5000, 2000),
+        ),
+        sink=args.sink,
     )
 
 
@@ -168,29 +247,69 @@ async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
     return results
 
 
+async def _pipeline(
+    plan: Plan, database: Callable[[], AbstractAsyncContextManager[Database]], sink: Sink
+) -> tuple[Comparison, list[LatencyComparison], str]:
+    """Each part on its own scratch database, so neither sees the other's backlog."""
+    _progress(f"  webhook delivery, {plan.delivery_events} events x {plan.delivery_rounds}")
+    async with database() as scratch:
+        delivery = await compare_delivery(scratch, sink, plan.delivery_events, plan.delivery_rounds)
+    _progress(
+        f"  provisio serve: PUTs at {plan.embedded.rates}/s, burst of {plan.embedded.burst_rows}"
+    )
+    async with database() as scratch:
+        latencies = await compare_embedded(scratch, sink, plan.embedded)
+    queued = ", ".join(f"{s:.2f}" for s in delivery.queue_seconds)
+    note = f"{delivery.comparison.engine}: relay queued each delivery batch in {queued} s"
+    return delivery.comparison, latencies, note
+
+
 async def run(plan: Plan) -> str:
     openers: dict[str, Callable[[], AbstractAsyncContextManager[Database]]] = {
         "sqlite": sqlite_database,
         "postgresql": lambda: postgres_database(plan.postgres_url),
     }
     results: list[Comparison] = []
+    deliveries: list[Comparison] = []
+    latencies: list[LatencyComparison] = []
+    notes: list[str] = []
     versions: dict[str, str] = {}
     load = os.getloadavg()  # other work on the machine moves every figure: record it
     started = perf_counter()
-    for engine in plan.engines:
-        _progress(f"{engine}:")
-        async with openers[engine]() as database:
-            versions[{"sqlite": "SQLite", "postgresql": "PostgreSQL"}[engine]] = database.version
-            results.extend(await _on_engine(plan, database))
+    async with Sink(plan.sink) as sink:
+        for engine in plan.engines:
+            _progress(f"{engine}:")
+            async with openers[engine]() as database:
+                label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[engine]
+                versions[label] = database.version
+                if "writes" in plan.suites:
+                    results.extend(await _on_engine(plan, database))
+            if "pipeline" in plan.suites:
+                delivery, rows, note = await _pipeline(plan, openers[engine], sink)
+                deliveries.append(delivery)
+                latencies.extend(rows)
+                notes.append(note)
     elapsed = perf_counter() - started
-    settings = (
-        f"updates per side per writer count: {plan.updates} over {plan.rounds} round(s); "
-        f"registrations per side per writer count: {plan.registrations} over {plan.rounds} "
-        "round(s); "
-        f"bulk: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side; "
-        f"total run time {elapsed:.0f} s"
-    )
-    return "\n\n".join([machine(versions, load), settings, table(results)])
+    parts = [machine(versions, load)]
+    if results:
+        parts.append(
+            f"updates per side per writer count: {plan.updates} over {plan.rounds} round(s); "
+            f"registrations per side per writer count: {plan.registrations} over {plan.rounds} "
+            "round(s); "
+            f"bulk: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side"
+        )
+        parts.append(table(results))
+    if deliveries:
+        parts.append(
+            f"event pipeline: {plan.delivery_events:,} events x {plan.delivery_rounds} "
+            f"delivery round(s) per side; PUT load {plan.embedded.seconds:g} s per side per "
+            f"rate in {plan.embedded.rounds} round(s); burst {plan.embedded.burst_rows:,} rows; "
+            f"webhook sink: {plan.sink}; " + "; ".join(notes)
+        )
+        parts.append(delivery_table(deliveries))
+        parts.append(latency_table(latencies))
+    parts.append(f"total run time {elapsed:.0f} s")
+    return "\n\n".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
