@@ -14,11 +14,15 @@ STOP_GRACE = 5.0
 
 
 @asynccontextmanager
-async def background(store: Store, settings: Settings) -> AsyncIterator[list[asyncio.Task[None]]]:
+async def background(
+    store: Store, settings: Settings, owner: str | None = None
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """`owner`: the dispatcher's lease name when `PROVISIO_WORKER_ID` sets none (None: a fresh
+    one per start, for scale-out workers that may run side by side)."""
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(Relay(store, settings.relay_poll_interval).run(stop)),
-        asyncio.create_task(dispatcher_for(store, settings).run(stop)),
+        asyncio.create_task(dispatcher_for(store, settings, owner).run(stop)),
     ]
     try:
         yield tasks

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisio.domain.brands import BrandRules, Requirement
+from provisio.logs import LogFormat
 from provisio.webhooks.schedule import DEFAULT_SCHEDULE, RetrySchedule, parse_schedule
 from provisio.webhooks.url_policy import UrlPolicy, parse_networks
 
@@ -30,6 +31,7 @@ class Settings(BaseSettings):
     brand_rules: dict[str, Requirement] = Field(default_factory=dict)
     relay_poll_interval: float = Field(default=0.5, gt=0)
     feed_max_wait: float = Field(default=60.0, gt=0)
+    log_format: LogFormat = "console"
 
     @field_validator("retry_schedule")
     @classmethod

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
 from provisio.service.exporters import replay, update_exporter
-from provisio.store.tables import deliveries, delivery_attempts
+from provisio.store.tables import deliveries, delivery_attempts, exporters
 from provisio.webhooks.dispatcher import FAILING_REASON, GONE_REASON
 from tests.webhooks.conftest import POLICY, SECRET, TYPES, World, eventually
 from tests.webhooks.receiver import for_uid
@@ -124,6 +124,7 @@ async def test_a_success_resets_the_5_day_clock(world: World) -> None:
 
 
 async def _backdate_attempts(world: World, by: timedelta) -> None:
+    """As if every attempt so far, and the exporter's run of failures, began `by` earlier."""
     async with world.store.unit_of_work() as uow:
         table = delivery_attempts.c
         rows = list(await uow.conn.execute(select(table.id, table.attempted_at)))
@@ -133,6 +134,12 @@ async def _backdate_attempts(world: World, by: timedelta) -> None:
                 .where(table.id == row.id)
                 .values(attempted_at=row.attempted_at - by)
             )
+        failing = select(exporters.c.uid, exporters.c.failing_since)
+        for uid, since in list(await uow.conn.execute(failing)):
+            if since is not None:
+                await uow.conn.execute(
+                    update(exporters).where(exporters.c.uid == uid).values(failing_since=since - by)
+                )
 
 
 async def test_signatures_verify_independently_of_the_sdk(world: World) -> None:

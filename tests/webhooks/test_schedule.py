@@ -43,3 +43,22 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert parse_retry_after("Wed, 25 Nov 2026 11:00:00 GMT", now) == 0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("99999999999999999999", 86400),  # overflowed a float conversion before
+        ("86401", 86400),
+        (" 3600 ", 3600),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 86400),
+        ("\u00b2", None),  # a superscript two: str.isdigit() says yes, float() says no
+        ("\u0661\u0662", None),  # Arabic-Indic digits
+        ("-5", None),
+        ("1e3", None),
+        ("Wed, 99 Foo 2026 99:99:99 GMT", None),
+        ("", None),
+    ],
+)
+def test_hostile_retry_after_values_are_capped_or_ignored(value: str, seconds: int | None) -> None:
+    assert parse_retry_after(value) == seconds

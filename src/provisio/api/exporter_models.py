@@ -176,6 +176,8 @@ class AttemptOut(ResponseBody):
     duration_ms: int
     http_status: int | SkipJsonSchema[None] = None
     error: str | SkipJsonSchema[None] = None
+    response: str | SkipJsonSchema[None] = None
+    """The first KiB of the receiver's answer."""
 
 
 class DeliveryOut(ResponseBody):

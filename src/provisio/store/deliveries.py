@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.store.events import Positioned
-from provisio.store.tables import deliveries, delivery_attempts, events, exporters
+from provisio.store.tables import UTCDateTime, deliveries, delivery_attempts, events, exporters
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -38,6 +38,8 @@ class Outcome:
     duration_ms: int
     http_status: int | None = None
     error: str | None = None
+    response: str | None = None
+    """The start of the answer's body."""
 
     @property
     def succeeded(self) -> bool:
@@ -46,6 +48,15 @@ class Outcome:
     @property
     def describe(self) -> str:
         return self.error or f"HTTP {self.http_status}"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished attempt, with when to try again (None: no attempt is left)."""
+
+    claimed: Claimed
+    outcome: Outcome
+    next_attempt_at: datetime | None
 
 
 def replay_by_ids(organization_uid: str, event_ids: Sequence[str]) -> Select[Any]:
@@ -155,9 +166,9 @@ class DeliveryRepository:
             )
         return len(rows)
 
-    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    async def claim(self, now: datetime, limit: int, lease: timedelta, owner: str) -> list[Claimed]:
         """Lease due deliveries of enabled exporters whose earlier deliveries about the same
-        subject are all finished (per-subject order); other dispatchers skip leased rows."""
+        subject are all finished (per-subject order) to `owner`; others skip leased rows."""
         earlier = deliveries.alias("earlier")
         blocked = exists().where(
             earlier.c.exporter_uid == deliveries.c.exporter_uid,
@@ -206,74 +217,132 @@ class DeliveryRepository:
             await self._conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_([c.delivery_id for c in claimed]))
-                .values(lease_expires_at=now + lease)
+                .values(lease_expires_at=now + lease, lease_owner=owner)
             )
         return claimed
 
-    async def record(
-        self, claimed: Claimed, outcome: Outcome, next_attempt_at: datetime | None
-    ) -> None:
-        """Store the attempt; the delivery ends delivered, ends failed (no next attempt), or
-        waits for `next_attempt_at`."""
+    async def record(self, results: Sequence[Result], owner: str) -> list[Result]:
+        """Store the attempts of deliveries `owner` still holds (a delivery whose lease another
+        dispatcher took over is theirs now: its result here is dropped) and returns those kept.
+        Each delivery ends delivered, ends failed (no next attempt), or waits for its next."""
+        held = set(
+            (
+                await self._conn.execute(
+                    select(deliveries.c.id)
+                    .where(
+                        deliveries.c.id.in_([r.claimed.delivery_id for r in results]),
+                        deliveries.c.lease_owner == owner,
+                        deliveries.c.status == PENDING,
+                    )
+                    .with_for_update()
+                )
+            ).scalars()
+        )
+        kept = [r for r in results if r.claimed.delivery_id in held]
+        if not kept:
+            return kept
         await self._conn.execute(
-            insert(delivery_attempts).values(
-                delivery_id=claimed.delivery_id,
-                attempted_at=outcome.attempted_at,
-                duration_ms=outcome.duration_ms,
-                http_status=outcome.http_status,
-                error=outcome.error,
+            insert(delivery_attempts),
+            [
+                {
+                    "delivery_id": r.claimed.delivery_id,
+                    "attempted_at": r.outcome.attempted_at,
+                    "duration_ms": r.outcome.duration_ms,
+                    "http_status": r.outcome.http_status,
+                    "error": r.outcome.error,
+                    "response": r.outcome.response,
+                }
+                for r in kept
+            ],
+        )
+        await self._conn.execute(_FINISH_ATTEMPT, [_finished_attempt(r) for r in kept])
+        return kept
+
+    async def track_failures(self, results: Sequence[Result]) -> dict[str, datetime]:
+        """Keep each exporter's `failing_since` (when its current run of failed attempts began;
+        a success ends the run) and return it for the exporters still failing."""
+        exporter_uids = {r.claimed.exporter_uid for r in results}
+        rows = await self._conn.execute(
+            select(exporters.c.uid, exporters.c.failing_since).where(
+                exporters.c.uid.in_(exporter_uids)
             )
         )
-        done = outcome.succeeded or next_attempt_at is None
-        values: dict[str, object] = {
-            "attempts": claimed.attempts + 1,
-            "lease_expires_at": None,
-            "last_error": None if outcome.succeeded else outcome.describe,
-        }
-        if outcome.succeeded:
-            values |= {"status": DELIVERED, "delivered_at": outcome.attempted_at}
-        elif next_attempt_at is None:
-            values |= {"status": FAILED}
-        else:
-            values |= {"next_attempt_at": next_attempt_at}
-        if done:
-            values["finished_at"] = outcome.attempted_at
-        await self._conn.execute(
-            update(deliveries).where(deliveries.c.id == claimed.delivery_id).values(values)
-        )
+        current: dict[str, datetime | None] = {row.uid: row.failing_since for row in rows}
+        since = dict(current)
+        for result in sorted(results, key=lambda r: r.outcome.attempted_at):
+            uid = result.claimed.exporter_uid
+            if result.outcome.succeeded:
+                since[uid] = None
+            elif since.get(uid) is None:
+                since[uid] = result.outcome.attempted_at
+        for uid, value in since.items():
+            if value != current.get(uid):
+                await self._conn.execute(
+                    update(exporters).where(exporters.c.uid == uid).values(failing_since=value)
+                )
+        return {uid: value for uid, value in since.items() if value is not None}
 
-    async def release(self, delivery_ids: Sequence[int]) -> None:
-        """Give up the leases of unfinished deliveries (their dispatcher is stopping)."""
+    async def release(self, delivery_ids: Sequence[int], owner: str) -> None:
+        """Give up `owner`'s leases on unfinished deliveries (their dispatcher is stopping)."""
         await self._conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.status == PENDING)
-            .values(lease_expires_at=None)
+            .where(
+                deliveries.c.id.in_(delivery_ids),
+                deliveries.c.status == PENDING,
+                deliveries.c.lease_owner == owner,
+            )
+            .values(lease_expires_at=None, lease_owner=None)
         )
 
-    async def failing_since(self, exporter_uid: str) -> datetime | None:
-        """When the exporter's current run of failed attempts began (None if the last attempt
-        succeeded or there is none)."""
-        d, a = deliveries.c, delivery_attempts.c
-        of_exporter = select(d.id).where(d.exporter_uid == exporter_uid)
-        last_success = (
-            await self._conn.execute(
-                select(func.max(a.attempted_at)).where(
-                    a.delivery_id.in_(of_exporter), a.http_status >= 200, a.http_status < 300
-                )
-            )
-        ).scalar_one()
-        failures = select(func.min(a.attempted_at)).where(a.delivery_id.in_(of_exporter))
-        if last_success is not None:
-            failures = failures.where(a.attempted_at > last_success)
-        since: datetime | None = (await self._conn.execute(failures)).scalar_one()
-        return since
+    async def release_all(self, owner: str) -> int:
+        """Give up every lease held under `owner`: a restarted dispatcher with a stable name
+        resumes what its previous life was sending."""
+        result = await self._conn.execute(
+            update(deliveries)
+            .where(deliveries.c.lease_owner == owner, deliveries.c.status == PENDING)
+            .values(lease_expires_at=None, lease_owner=None)
+        )
+        return int(result.rowcount)
 
     async def disable_exporter(self, exporter_uid: str, reason: str, now: datetime) -> None:
         await self._conn.execute(
             update(exporters)
-            .where(exporters.c.uid == exporter_uid)
+            .where(exporters.c.uid == exporter_uid, exporters.c.enabled.is_(True))
             .values(enabled=False, disabled_reason=reason, updated_at=now)
         )
+
+
+_FINISH_ATTEMPT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("row_id"))
+    .values(
+        status=bindparam("row_status"),
+        attempts=deliveries.c.attempts + 1,
+        next_attempt_at=func.coalesce(
+            bindparam("row_next", type_=UTCDateTime()), deliveries.c.next_attempt_at
+        ),
+        lease_expires_at=None,
+        lease_owner=None,
+        last_error=bindparam("row_error"),
+        delivered_at=bindparam("row_delivered", type_=UTCDateTime()),
+        finished_at=bindparam("row_finished", type_=UTCDateTime()),
+    )
+)
+"""One attempt's bookkeeping, built once and executed with one parameter row per delivery."""
+
+
+def _finished_attempt(result: Result) -> dict[str, object]:
+    outcome, next_at = result.outcome, result.next_attempt_at
+    done = outcome.succeeded or next_at is None
+    status = DELIVERED if outcome.succeeded else FAILED if next_at is None else PENDING
+    return {
+        "row_id": result.claimed.delivery_id,
+        "row_status": status,
+        "row_next": None if done else next_at,
+        "row_error": None if outcome.succeeded else outcome.describe,
+        "row_delivered": outcome.attempted_at if outcome.succeeded else None,
+        "row_finished": outcome.attempted_at if done else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -300,6 +369,7 @@ class Attempt:
     duration_ms: int
     http_status: int | None
     error: str | None
+    response: str | None
 
 
 @dataclass(frozen=True)
@@ -378,7 +448,9 @@ class DeliveryReader:
         if rows:
             a = delivery_attempts.c
             for row in await self._conn.execute(
-                select(a.delivery_id, a.attempted_at, a.duration_ms, a.http_status, a.error)
+                select(
+                    a.delivery_id, a.attempted_at, a.duration_ms, a.http_status, a.error, a.response
+                )
                 .where(a.delivery_id.in_([row.id for row in rows]))
                 .order_by(a.id)
             ):

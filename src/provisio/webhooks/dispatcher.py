@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -19,11 +20,12 @@ import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from provisio.domain.ids import new_uid
 from provisio.sdk.signatures import webhook_headers
 from provisio.settings import Settings
-from provisio.store.deliveries import Claimed, DeliveryRepository, Outcome
+from provisio.store.deliveries import Claimed, Outcome, Result
 from provisio.store.signal import Signal, wait_any
-from provisio.store.unit_of_work import Store
+from provisio.store.unit_of_work import Store, UnitOfWork
 from provisio.webhooks.schedule import RetrySchedule, parse_retry_after
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 
@@ -109,6 +111,13 @@ def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
 
 
 class Dispatcher:
+    """Claims due deliveries, sends each as its own task, and records their outcomes.
+
+    Bookkeeping is batched (group commit): one transaction records every outcome that arrived
+    since the last one and, in the same transaction, claims as many new deliveries as there are
+    free slots; while it runs, the next outcomes gather for the next.
+    """
+
     def __init__(
         self,
         store: Store,
@@ -119,20 +128,29 @@ class Dispatcher:
         poll_interval: float,
         concurrency: int = 100,
         lease: float | None = None,
+        owner: str | None = None,
     ) -> None:
         """`lease`: seconds a claimed delivery stays reserved to this dispatcher; if it dies
         mid-request, another one retries the delivery after that. A delivery is sent only while
         its request can end within the lease, so it must exceed `timeout` (default: `timeout`
-        + 30 s)."""
+        + 30 s). `owner`: the name its leases are held under; a stable name (a restarted
+        process) takes back at start what its previous life left leased, a fresh one (the
+        default) waits for those leases to run out."""
         self._store = store
         self._policy = policy
         self._schedule = schedule
         self._timeout = timeout
         self._poll_interval = poll_interval
         self._concurrency = concurrency
-        self._finished = Signal()
-        self._tasks: dict[asyncio.Task[None], int] = {}
-        """In-flight delivery tasks → their delivery ids."""
+        self._owner = owner or new_uid()
+        self._resume = owner is not None
+        self._answered = Signal()
+        self._results: list[Result] = []
+        """Outcomes waiting for the next bookkeeping transaction."""
+        self._claimed: set[int] = set()
+        """Deliveries this dispatcher holds: claimed, their outcome not yet recorded."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        """In-flight delivery tasks."""
         self._lease = timedelta(seconds=timeout + 30 if lease is None else lease)
         self._slots = HostSlots(PER_HOST)
 
@@ -149,14 +167,16 @@ class Dispatcher:
             connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
         ) as session:
             try:
+                if self._resume:
+                    await self._take_back_leases()
                 while not stop.is_set():
                     queued = self._store.deliveries_queued.ticket()
-                    finished = self._finished.ticket()
+                    answered = self._answered.ticket()
                     try:
-                        await self._claim_and_start(session)
+                        await self._bookkeep(session)
                     except Exception:  # the database may hiccup; try again shortly
-                        log.exception("dispatcher.claim_failed")
-                    await wait_any([queued, finished, stop], self._poll_interval)
+                        log.exception("dispatcher.bookkeeping_failed")
+                    await wait_any([queued, answered, stop], self._poll_interval)
                 await self._interrupt()
             finally:
                 for task in list(self._tasks):
@@ -164,44 +184,116 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def _take_back_leases(self) -> None:
+        async with self._store.unit_of_work() as uow:
+            resumed = await uow.deliveries.release_all(self._owner)
+        if resumed:
+            log.info("dispatcher.resumed", deliveries=resumed, owner=self._owner)
+
     async def _interrupt(self) -> None:
-        """On a graceful stop: cancel the requests in flight and release their leases, so the
-        next dispatcher to start sends them at once instead of after the lease."""
-        interrupted = list(self._tasks.values())
+        """On a graceful stop: cancel the requests in flight, record what already came back,
+        and release the other leases, so the next dispatcher sends them at once instead of
+        after the lease."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if interrupted:
-            async with self._store.backend.write() as conn:
-                await DeliveryRepository(conn).release(interrupted)
+        results, self._results = self._results, []
+        recorded = {r.claimed.delivery_id for r in results}
+        interrupted = [i for i in self._claimed if i not in recorded]
+        self._claimed.clear()
+        async with self._store.unit_of_work() as uow:
+            if results:
+                await self._write(uow, results)
+            if interrupted:
+                await uow.deliveries.release(interrupted, self._owner)
 
-    async def _claim_and_start(self, session: aiohttp.ClientSession) -> None:
-        free = self._concurrency - len(self._tasks)
-        if free <= 0:
+    async def _bookkeep(self, session: aiohttp.ClientSession) -> None:
+        """One transaction: record the outcomes gathered so far, claim new work."""
+        results, self._results = self._results, []
+        free = self._concurrency - len(self._claimed) + len(results)
+        if not results and free <= 0:
             return
         # Taken before the claim, so this dispatcher's idea of when its lease ends is early.
         lease_ends = asyncio.get_running_loop().time() + self._lease.total_seconds()
-        async with self._store.backend.write() as conn:
-            claimed = await DeliveryRepository(conn).claim(datetime.now(UTC), free, self._lease)
+        try:
+            async with self._store.unit_of_work() as uow:
+                if results:
+                    await self._write(uow, results)
+                claimed = (
+                    await uow.deliveries.claim(datetime.now(UTC), free, self._lease, self._owner)
+                    if free > 0
+                    else []
+                )
+        except Exception:
+            await self._write_one_by_one(results)
+            raise
+        finally:
+            for result in results:
+                self._claimed.discard(result.claimed.delivery_id)
         for item in claimed:
+            self._claimed.add(item.delivery_id)
             task = asyncio.create_task(self._deliver(session, item, lease_ends))
-            self._tasks[task] = item.delivery_id
-            task.add_done_callback(self._forget)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    def _forget(self, task: "asyncio.Task[None]") -> None:
-        self._tasks.pop(task, None)
+    async def _write(self, uow: UnitOfWork, results: list[Result]) -> None:
+        now = datetime.now(UTC)
+        kept = await uow.deliveries.record(results, self._owner)
+        if len(kept) < len(results):
+            log.warning("dispatcher.lease_lost", deliveries=len(results) - len(kept))
+        for result in kept:
+            if result.outcome.http_status == 410:
+                await uow.deliveries.disable_exporter(result.claimed.exporter_uid, GONE_REASON, now)
+        failing = await uow.deliveries.track_failures(kept) if kept else {}
+        for exporter_uid, since in failing.items():
+            if now - since >= FAILING_LIMIT:
+                await uow.deliveries.disable_exporter(exporter_uid, FAILING_REASON, now)
+
+    async def _write_one_by_one(self, results: list[Result]) -> None:
+        """When a batch cannot be written, each outcome is tried alone, so one that the
+        database refuses neither loses the others nor goes unrecorded: it is stored as an
+        attempt that failed inside provisio, and its schedule goes on."""
+        for result in results:
+            try:
+                async with self._store.unit_of_work() as uow:
+                    await self._write(uow, [result])
+            except Exception as failure:
+                log.error("dispatcher.record_failed", delivery=result.claimed.delivery_id)
+                fallback = replace(
+                    result,
+                    outcome=Outcome(
+                        result.outcome.attempted_at,
+                        result.outcome.duration_ms,
+                        error=internal_error("recording the answer", failure),
+                    ),
+                )
+                with contextlib.suppress(Exception):
+                    async with self._store.unit_of_work() as uow:
+                        await self._write(uow, [fallback])
 
     async def _deliver(
         self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
     ) -> None:
         try:
             sent = await self._send(session, claimed, lease_ends)
-            if sent is not None:
-                await self._record(claimed, *sent)
-        except Exception:
-            log.exception("dispatcher.deliver_failed", delivery=claimed.delivery_id)
-        finally:
-            self._finished.notify()
+        except Exception as failure:  # a failure inside provisio is this attempt's outcome
+            log.error("dispatcher.send_failed", delivery=claimed.delivery_id)
+            outcome = Outcome(datetime.now(UTC), 0, error=internal_error("sending", failure))
+            sent = outcome, None
+        if sent is None:
+            self._claimed.discard(claimed.delivery_id)
+        else:
+            self._results.append(self._result(claimed, *sent))
+            self._answered.notify()
+
+    def _result(self, claimed: Claimed, outcome: Outcome, retry_after: float | None) -> Result:
+        delay = (
+            None
+            if outcome.http_status == 410
+            else self._schedule.delay_before(claimed.attempts + 2, retry_after)
+        )
+        next_at = None if delay is None else datetime.now(UTC) + timedelta(seconds=delay)
+        return Result(claimed, outcome, next_at)
 
     async def _send(
         self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
@@ -228,6 +320,7 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         retry_after: float | None = None
+        response_text: str | None = None
         try:
             async with session.post(
                 claimed.url, data=claimed.body, headers=headers, allow_redirects=False
@@ -235,34 +328,65 @@ class Dispatcher:
                 status = response.status
                 if status in (429, 503):
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                response_text = await read_start(response)
         except TimeoutError:
             error = f"no answer within {self._timeout:g} s"
         except (aiohttp.ClientError, OSError) as failure:
             error = f"{type(failure).__name__}: {failure}"
         duration = int((time.perf_counter() - clock) * 1000)
-        return Outcome(started, duration, status, error), retry_after
-
-    async def _record(self, claimed: Claimed, outcome: Outcome, retry_after: float | None) -> None:
-        now = datetime.now(UTC)
-        gone = outcome.http_status == 410
-        delay = None if gone else self._schedule.delay_before(claimed.attempts + 2, retry_after)
-        next_at = None if outcome.succeeded or delay is None else now + timedelta(seconds=delay)
-        async with self._store.backend.write() as conn:
-            repository = DeliveryRepository(conn)
-            await repository.record(claimed, outcome, next_at)
-            if gone:
-                await repository.disable_exporter(claimed.exporter_uid, GONE_REASON, now)
-            elif not outcome.succeeded:
-                since = await repository.failing_since(claimed.exporter_uid)
-                if since is not None and now - since >= FAILING_LIMIT:
-                    await repository.disable_exporter(claimed.exporter_uid, FAILING_REASON, now)
+        outcome = Outcome(
+            started, duration, status, storable(error), storable(response_text, KEPT_BYTES)
+        )
+        return outcome, retry_after
 
 
-def dispatcher_for(store: Store, settings: Settings) -> Dispatcher:
+def internal_error(doing: str, failure: Exception) -> str:
+    """An attempt's error for a failure inside provisio (its type and message only: the
+    message of a library error never carries the exporter's secret, locals are not shown)."""
+    return storable(f"provisio failed {doing}: {type(failure).__name__}: {failure}") or ""
+
+
+READ_CAP = 64 * 1024
+"""The most of an answer's body that is read; the connection is dropped after that."""
+KEPT_BYTES = 1024
+"""How much of it the delivery log keeps."""
+ERROR_CHARS = 1024
+
+
+async def read_start(response: aiohttp.ClientResponse) -> str | None:
+    """Up to READ_CAP bytes of the body (an endless answer is cut off and its connection
+    closed); the first KEPT_BYTES are returned as text. A body that breaks off keeps the
+    status: the receiver answered."""
+    read = bytearray()
+    try:
+        while len(read) < READ_CAP:
+            chunk = await response.content.read(READ_CAP - len(read))
+            if not chunk:
+                break
+            read += chunk
+        else:
+            response.close()
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        response.close()
+    return bytes(read[:KEPT_BYTES]).decode("utf-8", "replace") if read else None
+
+
+def storable(text: str | None, limit: int = ERROR_CHARS) -> str | None:
+    """Text any engine stores: at most `limit` characters, no NUL (PostgreSQL refuses it), no
+    lone surrogates (undecodable header bytes)."""
+    if text is None:
+        return None
+    return text[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def dispatcher_for(store: Store, settings: Settings, owner: str | None = None) -> Dispatcher:
+    """`owner`: the name leases are held under when `PROVISIO_WORKER_ID` names none."""
     return Dispatcher(
         store,
         settings.url_policy,
         settings.schedule,
         timeout=settings.delivery_timeout,
         poll_interval=settings.relay_poll_interval,
+        lease=settings.delivery_lease,
+        owner=settings.worker_id or owner,
     )

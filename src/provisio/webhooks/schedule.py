@@ -42,17 +42,24 @@ class RetrySchedule:
         return max(delay, retry_after) if retry_after is not None else delay
 
 
+RETRY_AFTER_CAP = 24 * 3600.0
+"""The longest wait a receiver's `Retry-After` can ask for."""
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """`Retry-After` as delta-seconds or an HTTP date; None when absent or unreadable."""
+    """`Retry-After` as delta-seconds (ASCII digits) or an HTTP date, capped at 24 h; None when
+    absent or unreadable (a negative number is unreadable; a past date asks for no wait)."""
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+    if text.isascii() and text.isdigit():
+        seconds = float(min(int(text[:12]), RETRY_AFTER_CAP))  # 12 digits exceed the cap
+    else:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+    return min(seconds, RETRY_AFTER_CAP)
