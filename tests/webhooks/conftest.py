@@ -100,9 +100,16 @@ class World:
         policy: UrlPolicy = POLICY,
         timeout: float = 2,
         lease: float | None = None,
+        owner: str | None = None,
     ) -> Dispatcher:
         return Dispatcher(
-            self.store, policy, schedule, timeout=timeout, poll_interval=0.05, lease=lease
+            self.store,
+            policy,
+            schedule,
+            timeout=timeout,
+            poll_interval=0.05,
+            lease=lease,
+            owner=owner,
         )
 
     def start(self, dispatcher: Dispatcher) -> "asyncio.Task[None]":

@@ -285,3 +285,30 @@ async def test_a_graceful_stop_releases_leases_so_a_restart_sends_at_once(
     _one_event(sent)
     [row] = await _settled_deliveries(world)
     assert row.status == DELIVERED
+
+
+async def test_a_killed_dispatcher_restarted_under_its_name_resumes_at_once(
+    idle_world: World,
+) -> None:
+    """An embedded server killed mid-request leaves its lease; started again under the same
+    name it takes its own deliveries back at once, not after the lease. A dispatcher under
+    another name leaves them alone until the lease ends."""
+    world = idle_world
+    world.receiver.hold(times=1)
+    killed = world.start(world.dispatcher(lease=60, owner="embedded"))
+    await world.recipe("SN-1")
+    await world.receiver.wait_for(1)
+    await stop(killed)  # no graceful stop: the lease stays, as after kill -9
+    [row] = await world.deliveries()
+    assert row.lease_expires_at is not None
+    stranger = world.start(world.dispatcher(lease=60, owner="another-worker"))
+    await world.recipe("SN-2")  # the stranger is running: it delivers this one
+    await eventually(world.deliveries, lambda rows: rows[-1].status == DELIVERED)
+    await stop(stranger)
+    assert len(world.receiver.deliveries(for_uid(row.subject_uid))) == 1
+    world.start(world.dispatcher(lease=60, owner="embedded"))
+    resent = await world.receiver.wait_for(2, when=for_uid(row.subject_uid), timeout=5)
+    assert [d.status for d in resent] == [None, 204]  # far sooner than the 60 s lease
+    _one_event(resent)
+    [first, _] = await _settled_deliveries(world, 2)
+    assert (first.status, first.attempts) == (DELIVERED, 1)
