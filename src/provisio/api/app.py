@@ -1,5 +1,6 @@
 """The FastAPI application: routes, error handling, limits, and (embedded mode) the relay."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,7 @@ def create_app(
         if run_migrations:
             await migrate(store.backend)
         app.state.store = store
+        app.state.draining = asyncio.Event()
         try:
             async with store.listening():
                 if background:

@@ -91,12 +91,14 @@ def serve(
         if settings.device_key is None:
             settings = settings.model_copy(update={"device_key": _demo_device_key(settings)})
         _run(settings, lambda store: _demo(store, settings, host, port))
-    import uvicorn
-
     from provisio.api.app import create_app
+    from provisio.api.server import Server
 
     api = create_app(settings, background=not no_background, run_migrations=not no_migrate)
-    uvicorn.run(api, host=host, port=port, log_level="info")
+    server = Server(api, host, port)
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's exit status for a failed start
 
 
 def _demo_device_key(settings: "Settings") -> str:

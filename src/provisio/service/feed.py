@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Sequence
 
 from provisio.service.tenancy import Principal, scope
+from provisio.store.signal import wait_any
 from provisio.store.unit_of_work import Store
 
 
@@ -17,12 +18,15 @@ async def read_feed(
     types: Sequence[str],
     wait: float,
     poll_interval: float,
+    stop: asyncio.Event | None = None,
 ) -> list[tuple[int, bytes]]:
-    """Events after `after`; with `wait`, hold the request until one exists or time runs out.
+    """Events after `after`; with `wait`, hold the request until one exists, time runs out,
+    or `stop` is set (the server is shutting down and must not wait for long-polls).
 
-    In-process relays wake waiters at once; `poll_interval` bounds the delay when the relay
-    runs in another process.
+    Relays wake waiters at once (in-process, or over PostgreSQL NOTIFY); `poll_interval`
+    bounds the delay when such a wake-up cannot arrive.
     """
+    stop = stop or asyncio.Event()
     deadline = asyncio.get_running_loop().time() + wait
     async with store.reader() as uow:
         organizations = await scope(uow, principal, organization_uid)
@@ -31,6 +35,6 @@ async def read_feed(
         async with store.reader() as uow:
             page = await uow.events.read(organizations, after, limit, types)
         remaining = deadline - asyncio.get_running_loop().time()
-        if page or remaining <= 0:
+        if page or remaining <= 0 or stop.is_set():
             return page
-        await store.positions_assigned.wait(ticket, min(remaining, poll_interval))
+        await wait_any([ticket, stop], min(remaining, poll_interval))

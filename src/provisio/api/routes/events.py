@@ -43,6 +43,7 @@ async def read_events(
         types=type_ or [],
         wait=min(wait, settings.feed_max_wait),
         poll_interval=settings.relay_poll_interval,
+        stop=request.app.state.draining,
     )
     # The stored envelope bytes are sent as they are: exactly what was signed and published.
     body = b"[" + b",".join(b'{"position":%d,"event":%s}' % item for item in page) + b"]"

@@ -1,0 +1,20 @@
+"""The HTTP server of `provisio serve`: uvicorn, ending feed long-polls when it stops."""
+
+import socket
+
+import uvicorn
+from fastapi import FastAPI
+
+
+class Server(uvicorn.Server):
+    """uvicorn lets open requests finish before it stops the application, and a feed long-poll
+    may stay open for a minute: that would hold up every stop and rolling restart. This server
+    sets the application's `draining` event first, so long-polls answer with what they have."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        super().__init__(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._app.state.draining.set()
+        await super().shutdown(sockets)
