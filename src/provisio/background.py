@@ -1,9 +1,11 @@
-"""The relay and the webhook dispatcher, run together and stopped gracefully."""
+"""The relay, the webhook dispatcher and (with a NATS URL) the JetStream publisher, run together
+and stopped gracefully."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from provisio.nats.publisher import Publisher
 from provisio.service.relay import Relay
 from provisio.settings import Settings
 from provisio.store.unit_of_work import Store
@@ -24,6 +26,9 @@ async def background(
         asyncio.create_task(Relay(store, settings.relay_poll_interval).run(stop)),
         asyncio.create_task(dispatcher_for(store, settings, owner).run(stop)),
     ]
+    if settings.nats_url:
+        publisher = Publisher(store, settings.nats_url, poll_interval=settings.relay_poll_interval)
+        tasks.append(asyncio.create_task(publisher.run(stop)))
     try:
         yield tasks
     finally:

@@ -22,6 +22,11 @@ class Backend(Protocol):
     async def lock_relay(self, conn: AsyncConnection) -> bool:
         """Take the relay's exclusive right inside `conn`'s transaction; False if another has it."""
 
+    def lock_publisher(self) -> AbstractAsyncContextManager[bool]:
+        """Hold the outbound publisher's exclusive right, across processes, until exit; False if
+        another publisher has it. Held while publishing over the network, so it is not the
+        write transaction (that would block every writer meanwhile)."""
+
     async def notify(self, conn: AsyncConnection, message: str) -> None:
         """Have `message` reach every process's `listen` when `conn`'s transaction commits
         (nothing if it rolls back); a no-op where only one process uses the database."""

@@ -20,6 +20,17 @@ class Positioned(NamedTuple):
     subject_uid: str
 
 
+class Outbound(NamedTuple):
+    """A positioned event as an outbound publisher sends it: the stored envelope bytes and what
+    its subject and deduplication id are made of."""
+
+    position: int
+    event_id: str
+    organization_uid: str
+    type: str
+    body: bytes
+
+
 class EventLog:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -82,3 +93,31 @@ class EventLog:
             query = query.where(events.c.type.in_(types))
         rows = await self._conn.execute(query.order_by(events.c.position).limit(limit))
         return [(int(row.position), bytes(row.body)) for row in rows]
+
+    async def read_all(self, after: int, limit: int) -> list[Outbound]:
+        """Every organization's events after position `after`, in feed order."""
+        rows = await self._conn.execute(
+            select(
+                events.c.position,
+                events.c.event_id,
+                events.c.organization_uid,
+                events.c.type,
+                events.c.body,
+            )
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return [
+            Outbound(
+                int(row.position), row.event_id, row.organization_uid, row.type, bytes(row.body)
+            )
+            for row in rows
+        ]
+
+    async def position_of(self, event_id: str) -> int | None:
+        """The feed position of an event; None if it is unknown or not positioned yet."""
+        position = await self._conn.scalar(
+            select(events.c.position).where(events.c.event_id == event_id)
+        )
+        return None if position is None else int(position)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from provisio.store import pg_listen
 
 RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
+PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetStream at a time
 
 
 class PostgresBackend:
@@ -33,10 +34,14 @@ class PostgresBackend:
             yield conn
 
     async def lock_relay(self, conn: AsyncConnection) -> bool:
-        result = await conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
-        )
-        return bool(result.scalar_one())
+        return await _try_lock(conn, RELAY_LOCK_KEY)
+
+    @asynccontextmanager
+    async def lock_publisher(self) -> AsyncIterator[bool]:
+        # A transaction of its own that touches no row: it blocks no writer, and the lock goes
+        # with it however it ends (a lost connection included).
+        async with self.engine.begin() as conn:
+            yield await _try_lock(conn, PUBLISHER_LOCK_KEY)
 
     async def notify(self, conn: AsyncConnection, message: str) -> None:
         # Transactional: PostgreSQL delivers it at commit, and drops it on rollback.
@@ -50,3 +55,9 @@ class PostgresBackend:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _try_lock(conn: AsyncConnection, key: int) -> bool:
+    """Take a transaction-scoped advisory lock if no other transaction holds it."""
+    result = await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    return bool(result.scalar_one())

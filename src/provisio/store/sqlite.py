@@ -1,12 +1,14 @@
 """SQLite backend: WAL, busy_timeout, `BEGIN IMMEDIATE` for writes, one writer at a time."""
 
 import asyncio
+import fcntl
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 _READ_ONLY = "provisio_read_only"
@@ -41,6 +43,10 @@ class SqliteBackend:
         event.listen(self.engine.sync_engine, "begin", _on_begin)
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})
         self._write_lock = asyncio.Lock()
+        database = make_url(url).database
+        self._publisher_lock_path = (
+            f"{database}.publisher-lock" if database and database != ":memory:" else None
+        )
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -57,6 +63,20 @@ class SqliteBackend:
         # BEGIN IMMEDIATE already made this transaction the only writer.
         return True
 
+    @asynccontextmanager
+    async def lock_publisher(self) -> AsyncIterator[bool]:
+        # Every process using this database file locks the file beside it; the OS drops the lock
+        # when its holder closes it or dies. An in-memory database has a single user anyway.
+        if self._publisher_lock_path is None:
+            yield True
+            return
+        fd = _try_flock(self._publisher_lock_path)
+        try:
+            yield fd is not None
+        finally:
+            if fd is not None:
+                os.close(fd)
+
     async def notify(self, conn: AsyncConnection, message: str) -> None:
         # SQLite cannot signal another process: those sharing a file rely on polling.
         return None
@@ -66,3 +86,14 @@ class SqliteBackend:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _try_flock(path: str) -> int | None:
+    """An open descriptor holding an exclusive lock on `path`; None if another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd

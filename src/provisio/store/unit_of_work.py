@@ -16,6 +16,7 @@ from provisio.store.deliveries import DeliveryRepository
 from provisio.store.devices import DeviceRepository
 from provisio.store.events import EventLog
 from provisio.store.exporters import ExporterRepository
+from provisio.store.publish_cursors import PublishCursors
 from provisio.store.recipes import RecipeRepository
 from provisio.store.registries import Registries
 from provisio.store.signal import Signal, Wake
@@ -33,6 +34,7 @@ class UnitOfWork:
         self.exporters = ExporterRepository(conn)
         self.devices = DeviceRepository(conn)
         self.registries = Registries(conn)
+        self.publish_cursors = PublishCursors(conn)
         self.deliveries = DeliveryRepository(conn)
         self.wakes: set[Wake] = set()
         """What this transaction gives the background workers to do, once it commits."""
