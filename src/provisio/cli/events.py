@@ -1,4 +1,5 @@
-"""`provisio events tail`: follow a running server's event feed, one JSON line per event."""
+"""`provisio events tail`: follow a running server's event feed (or, with `--nats`, the JetStream
+stream provisio publishes it to), one JSON line per event."""
 
 import asyncio
 import json
@@ -7,13 +8,18 @@ from typing import Annotated, Any, NoReturn
 
 import aiohttp
 import typer
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from rich.markup import escape
 
 from provisio.cli.client import (
     DEFAULT_URL,
     ApiError,
+    CommandError,
     OrganizationOption,
-    TokenOption,
     UrlOption,
     answer,
     auth_headers,
@@ -23,6 +29,14 @@ from provisio.cli.client import (
     session,
 )
 from provisio.domain.events import EVENT_TYPES
+from provisio.nats.stream import (
+    STREAM,
+    SUBJECT_PREFIX,
+    connect,
+    event_type_of,
+    filter_subject,
+    redact,
+)
 
 app = typer.Typer(
     help="The event feed of a running server.", no_args_is_help=True, rich_markup_mode="markdown"
@@ -43,16 +57,66 @@ def _known_types(types: list[str] | None) -> list[str]:
 
 @dataclass
 class Cursor:
-    """Where the feed has been read up to; `after` continues from the last event printed."""
+    """Where the feed (or the stream) has been read up to; `after` continues from the last event
+    printed."""
 
     after: int
     printed: int = 0
 
+    def print(self, key: str, at: int, envelope: Any) -> None:
+        """One JSON line: {key: at, "event": envelope}."""
+        typer.echo(
+            json.dumps({key: at, "event": envelope}, separators=(",", ":"), ensure_ascii=False)
+        )
+        self.after = at
+        self.printed += 1
+
+
+@dataclass
+class Outage:
+    """Backoff, and the notes a follower prints while what it follows is away."""
+
+    what: str
+    delay: float = 0.0
+
+    async def wait(self, error: Exception) -> None:
+        self.delay = min(max(1.0, self.delay * 2), MAX_RETRY_DELAY)
+        err.print(f"[yellow]{self.what} unavailable ({_why(error)}); retrying in {self.delay:g} s")
+        await asyncio.sleep(self.delay)
+
+    def over(self) -> None:
+        if self.delay:
+            err.print("[green]reconnected")
+            self.delay = 0.0
+
 
 @app.command()
 def tail(
-    token: TokenOption,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PROVISIO_TOKEN",
+            help="An API token, tokenId:tokenSecret (PROVISIO_TOKEN); sent as X-Auth. "
+            "Not used with --nats.",
+            show_default=False,
+        ),
+    ] = None,
     url: UrlOption = DEFAULT_URL,
+    nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nats",
+            metavar="URL",
+            help="Follow the JetStream stream on this NATS server (e.g. nats://127.0.0.1:4222) "
+            "instead of the HTTP feed.",
+            show_default=False,
+        ),
+    ] = None,
+    stream: Annotated[str, typer.Option(help="With --nats: the stream to follow.")] = STREAM,
+    subject_prefix: Annotated[
+        str, typer.Option(help="With --nats: the stream's subject prefix.")
+    ] = SUBJECT_PREFIX,
     types: Annotated[
         list[str] | None,
         typer.Option(
@@ -65,30 +129,47 @@ def tail(
         ),
     ] = None,
     after: Annotated[
-        int, typer.Option(min=0, help="Start after this feed position (0: from the beginning).")
+        int,
+        typer.Option(
+            min=0,
+            help="Start after this feed position (with --nats: this stream sequence); "
+            "0: from the beginning.",
+        ),
     ] = 0,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per request.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per request (HTTP).")] = 100,
     count: Annotated[
         int | None,
         typer.Option(min=1, help="Stop after printing this many events.", show_default=False),
     ] = None,
     wait: Annotated[
-        float, typer.Option(min=0, max=60, help="Seconds each request long-polls for news.")
+        float,
+        typer.Option(min=0, max=60, help="Seconds each request long-polls for news (HTTP)."),
     ] = 20.0,
     organization_uid: OrganizationOption = None,
 ) -> None:
     """Follow the feed: print each event as one JSON line, {"position": n, "event": envelope}.
+
+    With --nats, follow provisio's JetStream stream instead (every organization's events unless
+    --organization-uid narrows them; no token needed): {"sequence": n, "event": envelope}, n
+    being the stream sequence.
 
     Runs until Ctrl-C (or until --count events were printed). Progress notes and the position to
     resume from (--after) go to stderr, so stdout can be piped, e.g. into `jq`. If the server goes
     away after the first answer, the command keeps retrying until it is back.
     """
     cursor = Cursor(after)
+    key = "position" if nats is None else "sequence"
 
     def stopped() -> NoReturn:
-        err.print(f"stopped after position {cursor.after}; continue with --after {cursor.after}")
+        err.print(f"stopped after {key} {cursor.after}; continue with --after {cursor.after}")
         raise typer.Exit(0)
 
+    if nats is not None:
+        subjects = Subjects(stream, subject_prefix, organization_uid, types or [])
+        run(_follow_stream(nats, subjects, cursor, count), url=redact(nats), on_interrupt=stopped)
+        return
+    if token is None:
+        raise typer.BadParameter("an API token is needed to read the feed", param_hint="--token")
     params: list[tuple[str, str]] = [("limit", str(limit)), ("wait", f"{wait:g}")]
     params += [("type", name) for name in types or []]
     if organization_uid:
@@ -105,7 +186,7 @@ async def _follow(
     count: int | None,
     wait: float,
 ) -> None:
-    retry_delay = 0.0
+    outage = Outage("feed")
     reached = False
     async with session(read_timeout=wait + 30) as client:
         while count is None or cursor.printed < count:
@@ -115,20 +196,12 @@ async def _follow(
             except (aiohttp.ClientConnectionError, TimeoutError, _Unavailable) as error:
                 if not reached and not isinstance(error, _Unavailable):
                     raise  # never reached the server: say so instead of waiting forever
-                retry_delay = min(max(1.0, retry_delay * 2), MAX_RETRY_DELAY)
-                err.print(
-                    f"[yellow]feed unavailable ({_why(error)}); retrying in {retry_delay:g} s"
-                )
-                await asyncio.sleep(retry_delay)
+                await outage.wait(error)
                 continue
             reached = True
-            if retry_delay:
-                err.print("[green]reconnected")
-                retry_delay = 0.0
+            outage.over()
             for item in page:
-                typer.echo(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
-                cursor.after = int(item["position"])
-                cursor.printed += 1
+                cursor.print("position", int(item["position"]), item["event"])
                 if count is not None and cursor.printed >= count:
                     return
 
@@ -152,6 +225,87 @@ async def _read(
     if not isinstance(page, list):
         raise _Unavailable("the answer is not a list of events")
     return page
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """What to follow on NATS: a stream, and the events of it wanted."""
+
+    stream: str
+    prefix: str
+    organization_uid: str | None
+    types: list[str]
+
+    def wanted(self, msg: Msg) -> bool:
+        """nats-server 2.9 filters on one subject: several types are picked out here."""
+        return len(self.types) < 2 or event_type_of(self.prefix, msg.subject) in self.types
+
+
+class _Lost(Exception):
+    """The connection to NATS ended."""
+
+
+async def _follow_stream(
+    server: str, subjects: Subjects, cursor: Cursor, count: int | None
+) -> None:
+    """An ordered consumer from the sequence after `cursor.after`; after a lost connection, a
+    new one continues from the last sequence printed."""
+    outage = Outage("stream")
+    reached = False
+    while True:
+        try:
+            nc = await connect(server, name="provisio-events-tail", on_error=_ignore)
+        except (NatsError, OSError, TimeoutError) as error:
+            if not reached:  # never reached the server: say so instead of waiting forever
+                raise CommandError(
+                    f"cannot connect to NATS at {redact(server)}: {_why(error)}"
+                ) from None
+            await outage.wait(error)
+            continue
+        try:
+            reached = True
+            await _print_stream(nc, subjects, cursor, count, outage)
+            return
+        except NotFoundError:
+            raise CommandError(
+                f"NATS at {redact(server)} has no stream {subjects.stream!r}; "
+                "is provisio publishing there (PROVISIO_NATS_URL)?"
+            ) from None
+        except (NatsError, OSError, TimeoutError, _Lost) as error:
+            await outage.wait(error)
+        finally:
+            await nc.close()
+
+
+async def _print_stream(
+    nc: Client, subjects: Subjects, cursor: Cursor, count: int | None, outage: Outage
+) -> None:
+    """Print until --count is reached; `_Lost` when the connection ends first."""
+    subscription = await nc.jetstream().subscribe(
+        filter_subject(subjects.prefix, subjects.organization_uid, subjects.types),
+        stream=subjects.stream,
+        ordered_consumer=True,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=cursor.after + 1
+        ),
+    )
+    outage.over()
+    while count is None or cursor.printed < count:
+        try:
+            msg = await subscription.next_msg(timeout=1)
+        except TimeoutError:
+            if nc.is_closed:
+                raise _Lost("connection closed") from None
+            continue
+        sequence = msg.metadata.sequence.stream
+        if subjects.wanted(msg):
+            cursor.print("sequence", sequence, json.loads(msg.data))
+        else:
+            cursor.after = sequence
+
+
+async def _ignore(error: Exception) -> None:
+    """nats-py reports each failed attempt here; the follower says what matters once."""
 
 
 def _why(error: Exception) -> str:
