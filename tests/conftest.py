@@ -7,7 +7,6 @@ committed JSON Schemas when the test ends.
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -21,7 +20,12 @@ from provisio.store.backend import open_backend
 from provisio.store.migrate import migrate
 from provisio.store.tables import metadata
 from provisio.store.unit_of_work import Store
-from tests.support import assert_valid_event, pg_execute, plain_postgres_url, stored_event_bodies
+from tests.support import (
+    assert_valid_event,
+    pg_execute,
+    private_postgres_database,
+    stored_event_bodies,
+)
 
 POSTGRES_URL = os.environ.get("PROVISIO_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -31,18 +35,15 @@ ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 def postgres_database() -> Iterator[str]:
     """A private database on the configured server, migrated once, dropped at the end."""
     assert POSTGRES_URL is not None
-    name = f"provisio_test_{uuid.uuid4().hex[:12]}"
-    pg_execute(POSTGRES_URL, f"CREATE DATABASE {name}")
-    url = plain_postgres_url(POSTGRES_URL).rsplit("/", 1)[0] + f"/{name}"
+    with private_postgres_database(POSTGRES_URL, "provisio_test") as url:
 
-    async def upgrade() -> None:
-        backend = open_backend(url)
-        await migrate(backend)
-        await backend.dispose()
+        async def upgrade() -> None:
+            backend = open_backend(url)
+            await migrate(backend)
+            await backend.dispose()
 
-    asyncio.run(upgrade())
-    yield url
-    pg_execute(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        asyncio.run(upgrade())
+        yield url
 
 
 @pytest.fixture(params=ENGINES)

@@ -4,6 +4,7 @@ Each process writes its output to a log file, so a failing test can show what th
 without a pipe that fills up and blocks it.
 """
 
+import asyncio
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,8 @@ def start(
     return Running(name, popen, log)
 
 
-def provisio_json(args: list[str], env: Mapping[str, str]) -> Any:
-    """Run a `provisio` command to completion and parse what it printed."""
+def run_provisio(args: list[str], env: Mapping[str, str]) -> str:
+    """Run a `provisio` command to completion; returns what it printed."""
     done = subprocess.run(
         [sys.executable, "-m", "provisio.cli.main", *args],
         capture_output=True,
@@ -76,7 +77,12 @@ def provisio_json(args: list[str], env: Mapping[str, str]) -> Any:
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return json.loads(done.stdout)
+    return done.stdout.decode()
+
+
+def provisio_json(args: list[str], env: Mapping[str, str]) -> Any:
+    """Run a `provisio … --json` command and parse what it printed."""
+    return json.loads(run_provisio(args, env))
 
 
 def until(
@@ -87,6 +93,17 @@ def until(
     while not condition():
         assert time.monotonic() < give_up, f"{what}: not within {deadline} s"
         time.sleep(step)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, deadline: float = START_DEADLINE
+) -> None:
+    """`until` for a test whose event loop must keep running (a receiver, a client) meanwhile."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + deadline
+    while not await check():
+        assert loop.time() < give_up, f"{what}: not within {deadline} s"
+        await asyncio.sleep(0.1)
 
 
 def ready(url: str) -> bool:

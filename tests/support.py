@@ -3,6 +3,9 @@
 import asyncio
 import json
 import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,17 @@ async def _pg_fetch(url: str, sql: str) -> list[Any]:
 
 def pg_execute(url: str, sql: str) -> list[Any]:
     return asyncio.run(_pg_fetch(url, sql))
+
+
+@contextmanager
+def private_postgres_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of `server_url`, dropped on exit; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    pg_execute(server_url, f"CREATE DATABASE {name}")
+    try:
+        yield plain_postgres_url(server_url).rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        pg_execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def fetch_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
