@@ -20,9 +20,14 @@ from provisio.api.routes import (
     registries,
 )
 from provisio.background import background as run_background
+from provisio.logs import configure_logging
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
+
+EMBEDDED_WORKER = "embedded"
+"""The lease name of the one dispatcher an embedded server runs: a restarted server resumes the
+deliveries it was sending when it stopped, at once."""
 
 
 def create_app(
@@ -33,6 +38,7 @@ def create_app(
 ) -> FastAPI:
     """`background` runs the relay and the webhook dispatcher in this process (embedded)."""
     settings = settings or Settings()
+    configure_logging(settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,7 +50,7 @@ def create_app(
         try:
             async with store.listening():
                 if background:
-                    async with run_background(store, settings):
+                    async with run_background(store, settings, EMBEDDED_WORKER):
                         yield
                 else:
                     yield

@@ -44,9 +44,12 @@ DatabaseUrl = Annotated[
 
 
 def _settings(database_url: str | None) -> "Settings":
+    """The process's settings; logging is configured from them once, here."""
+    from provisio.logs import configure_logging
     from provisio.settings import Settings
 
     settings = Settings()
+    configure_logging(settings.log_format)
     return settings.model_copy(update={"database_url": database_url}) if database_url else settings
 
 
