@@ -112,7 +112,9 @@ async def serving(database: Database) -> AsyncIterator[Server]:
             *command, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
         base = f"http://127.0.0.1:{port}"
-        connector = aiohttp.TCPConnector(limit=256)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive ends, or a request can
+        # race the server's close and be reset.
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=2)
         headers = {"X-Auth": made["token"]}
         try:
             async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
