@@ -46,14 +46,23 @@ class Exporter:
     created_at: datetime
     updated_at: datetime
     disabled_reason: str | None = None
+    enabled_at: datetime | None = None
+    """When it was last enabled: it receives the events committed from then on."""
+
+    @classmethod
+    def new(cls, uid: str, organization_uid: str, spec: ExporterSpec, now: datetime) -> "Exporter":
+        enabled_at = now if spec.enabled else None
+        return cls(uid, organization_uid, spec, now, now, enabled_at=enabled_at)
 
     def change(self, changes: dict[str, Any], now: datetime) -> bool:
-        """Apply a partial update; enabling clears the reason it was disabled."""
+        """Apply a partial update; enabling clears the reason it was disabled and starts the
+        events it receives from now."""
         spec = replace(self.spec, **changes)
         if spec == self.spec:
             return False
         if spec.enabled and not self.spec.enabled:
             self.disabled_reason = None
+            self.enabled_at = now
         self.spec = spec
         self.updated_at = now
         return True

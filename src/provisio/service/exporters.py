@@ -41,8 +41,7 @@ async def create_exporter(
     spec = await _check(spec, policy)
     async with store.unit_of_work() as uow:
         org = await target_organization(uow, principal, organization_uid)
-        now = datetime.now(UTC)
-        exporter = Exporter(new_uid(), org, spec, created_at=now, updated_at=now)
+        exporter = Exporter.new(new_uid(), org, spec, datetime.now(UTC))
         await uow.exporters.add(exporter)
     return exporter
 

@@ -84,27 +84,31 @@ class DeliveryRepository:
 
     async def fan_out(self, positioned: Sequence[Positioned], now: datetime) -> int:
         """Queue each event for every enabled exporter of its organization subscribed to its
-        type, numbering them per exporter in feed order."""
+        type and enabled when the event was committed (an event the relay positions late is
+        not sent to an exporter created after it), numbering them per exporter in feed order."""
         if not positioned:
             return 0
         orgs = {p.organization_uid for p in positioned}
         rows = await self._conn.execute(
             select(
-                exporters.c.uid, exporters.c.organization_uid, exporters.c.subscribed_event_types
+                exporters.c.uid,
+                exporters.c.organization_uid,
+                exporters.c.subscribed_event_types,
+                exporters.c.enabled_at,
             )
             .where(exporters.c.organization_uid.in_(orgs), exporters.c.enabled.is_(True))
             .order_by(exporters.c.id)
         )
-        listeners: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
+        listeners: dict[str, list[tuple[str, set[str], datetime | None]]] = defaultdict(list)
         for row in rows:
             types = set(row.subscribed_event_types.split(","))
-            listeners[row.organization_uid].append((row.uid, types))
+            listeners[row.organization_uid].append((row.uid, types, row.enabled_at))
         return await self._enqueue(
             [
                 (exporter_uid, event.row_id, event.subject_uid)
                 for event in positioned
-                for exporter_uid, types in listeners.get(event.organization_uid, [])
-                if event.type in types
+                for exporter_uid, types, since in listeners.get(event.organization_uid, [])
+                if event.type in types and (since is None or event.created_at >= since)
             ],
             now,
         )

@@ -18,6 +18,7 @@ class Positioned(NamedTuple):
     organization_uid: str
     type: str
     subject_uid: str
+    created_at: datetime
 
 
 class Outbound(NamedTuple):
@@ -62,9 +63,15 @@ class EventLog:
         visible in increasing order and a reader paging with `after` never skips one.
         """
         pending = [
-            Positioned(row.id, row.organization_uid, row.type, row.subject_uid)
+            Positioned(*row)
             for row in await self._conn.execute(
-                select(events.c.id, events.c.organization_uid, events.c.type, events.c.subject_uid)
+                select(
+                    events.c.id,
+                    events.c.organization_uid,
+                    events.c.type,
+                    events.c.subject_uid,
+                    events.c.created_at,
+                )
                 .where(events.c.position.is_(None))
                 .order_by(events.c.id)
                 .limit(limit)

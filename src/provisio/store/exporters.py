@@ -23,6 +23,7 @@ def _to_row(exporter: Exporter) -> dict[str, Any]:
         "url": spec.url,
         "secret": spec.secret,
         "disabled_reason": exporter.disabled_reason,
+        "enabled_at": exporter.enabled_at,
         "created_at": exporter.created_at,
         "updated_at": exporter.updated_at,
     }
@@ -44,6 +45,7 @@ def _from_row(row: Row[Any]) -> Exporter:
         created_at=row.created_at,
         updated_at=row.updated_at,
         disabled_reason=row.disabled_reason,
+        enabled_at=row.enabled_at,
     )
 
 

@@ -199,6 +199,7 @@ exporters = Table(
     Column("disabled_reason", Text),
     Column("last_sequence", BigInteger, nullable=False, server_default="0"),
     Column("failing_since", UTCDateTime()),
+    Column("enabled_at", UTCDateTime()),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
