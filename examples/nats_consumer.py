@@ -16,7 +16,6 @@ import signal
 from collections.abc import Callable
 
 from nats.aio.client import Client
-from nats.errors import TimeoutError as FetchTimeout
 
 from provisio.nats.stream import STREAM, SUBJECT_PREFIX
 from provisio.sdk import Deduplicator, Event, parse_event
@@ -40,7 +39,7 @@ async def consume(
         while not stop.is_set():
             try:
                 messages = await subscription.fetch(100, timeout=1)
-            except FetchTimeout:
+            except TimeoutError:
                 continue  # nothing new within a second: look at `stop`, then ask again
             for message in messages:
                 event = parse_event(message.data)
