@@ -173,50 +173,8 @@ class DeliveryRepository:
     async def claim(self, now: datetime, limit: int, lease: timedelta, owner: str) -> list[Claimed]:
         """Lease due deliveries of enabled exporters whose earlier deliveries about the same
         subject are all finished (per-subject order) to `owner`; others skip leased rows."""
-        earlier = deliveries.alias("earlier")
-        blocked = exists().where(
-            earlier.c.exporter_uid == deliveries.c.exporter_uid,
-            earlier.c.subject_uid == deliveries.c.subject_uid,
-            earlier.c.status == PENDING,
-            earlier.c.sequence_number < deliveries.c.sequence_number,
-        )
-        query = (
-            select(
-                deliveries.c.id,
-                deliveries.c.exporter_uid,
-                deliveries.c.sequence_number,
-                deliveries.c.attempts,
-                exporters.c.url,
-                exporters.c.secret,
-                events.c.event_id,
-                events.c.body,
-            )
-            .join(exporters, exporters.c.uid == deliveries.c.exporter_uid)
-            .join(events, events.c.id == deliveries.c.event_row_id)
-            .where(
-                deliveries.c.status == PENDING,
-                deliveries.c.next_attempt_at <= now,
-                or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
-                exporters.c.enabled.is_(True),
-                ~blocked,
-            )
-            .order_by(deliveries.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=deliveries)
-        )
-        claimed = [
-            Claimed(
-                delivery_id=row.id,
-                exporter_uid=row.exporter_uid,
-                url=row.url,
-                secret=row.secret,
-                sequence_number=int(row.sequence_number),
-                attempts=int(row.attempts),
-                event_id=row.event_id,
-                body=bytes(row.body),
-            )
-            for row in await self._conn.execute(query)
-        ]
+        rows = await self._conn.execute(_DUE, {"due_at": now, "due_limit": limit})
+        claimed = [Claimed(*row) for row in rows]
         if claimed:
             await self._conn.execute(
                 update(deliveries)
@@ -315,6 +273,55 @@ class DeliveryRepository:
             .values(enabled=False, disabled_reason=reason, updated_at=now)
         )
 
+
+def _due() -> Select[Any]:
+    """Due deliveries of enabled exporters whose earlier deliveries about the same subject are
+    all finished. The ids are chosen (and locked) first, walking `ix_deliveries_due` from the
+    longest-due, so the claim reads only the rows it leases whatever the backlog."""
+    earlier = deliveries.alias("earlier")
+    blocked = exists().where(
+        earlier.c.exporter_uid == deliveries.c.exporter_uid,
+        earlier.c.subject_uid == deliveries.c.subject_uid,
+        earlier.c.status == PENDING,
+        earlier.c.sequence_number < deliveries.c.sequence_number,
+    )
+    enabled = exists().where(
+        exporters.c.uid == deliveries.c.exporter_uid, exporters.c.enabled.is_(True)
+    )
+    now = bindparam("due_at", type_=UTCDateTime())
+    due_ids = (
+        select(deliveries.c.id)
+        .where(
+            deliveries.c.status == PENDING,
+            deliveries.c.next_attempt_at <= now,
+            or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
+            enabled,
+            ~blocked,
+        )
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(bindparam("due_limit"))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        select(
+            deliveries.c.id,
+            deliveries.c.exporter_uid,
+            exporters.c.url,
+            exporters.c.secret,
+            deliveries.c.sequence_number,
+            deliveries.c.attempts,
+            events.c.event_id,
+            events.c.body,
+        )
+        .join(exporters, exporters.c.uid == deliveries.c.exporter_uid)
+        .join(events, events.c.id == deliveries.c.event_row_id)
+        .where(deliveries.c.id.in_(due_ids.scalar_subquery()))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+    )
+
+
+_DUE = _due()
+"""Due deliveries in `Claimed`'s field order, built once (claims run many times a second)."""
 
 _FINISH_ATTEMPT = (
     update(deliveries)

@@ -229,6 +229,7 @@ deliveries = Table(
         "sequence_number",
         where="status = 'pending'",
     ),
+    _partial("ix_deliveries_due", "next_attempt_at", "id", where="status = 'pending'"),
 )
 
 delivery_attempts = Table(

@@ -8,6 +8,7 @@ previous one is finished (see DeliveryRepository.claim).
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 import socket
 import time
@@ -24,7 +25,7 @@ from provisio.domain.ids import new_uid
 from provisio.sdk.signatures import webhook_headers
 from provisio.settings import Settings
 from provisio.store.deliveries import Claimed, Outcome, Result
-from provisio.store.signal import Signal, wait_any
+from provisio.store.signal import wait_any
 from provisio.store.unit_of_work import Store, UnitOfWork
 from provisio.webhooks.schedule import RetrySchedule, parse_retry_after
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
@@ -59,6 +60,12 @@ class PolicyResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self._resolver.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def checked_destination(policy: UrlPolicy, url: str) -> tuple[str, int]:
+    """`check_literal_address`, once per exporter URL (it depends on nothing else)."""
+    return check_literal_address(policy, url)
 
 
 def check_literal_address(policy: UrlPolicy, url: str) -> tuple[str, int]:
@@ -126,7 +133,7 @@ class Dispatcher:
         *,
         timeout: float,
         poll_interval: float,
-        concurrency: int = 100,
+        concurrency: int = 200,
         lease: float | None = None,
         owner: str | None = None,
     ) -> None:
@@ -144,7 +151,8 @@ class Dispatcher:
         self._concurrency = concurrency
         self._owner = owner or new_uid()
         self._resume = owner is not None
-        self._answered = Signal()
+        self._answered = asyncio.Event()
+        """Set when an outcome joins `_results` (level-triggered: cheap to set per answer)."""
         self._results: list[Result] = []
         """Outcomes waiting for the next bookkeeping transaction."""
         self._claimed: set[int] = set()
@@ -171,12 +179,12 @@ class Dispatcher:
                     await self._take_back_leases()
                 while not stop.is_set():
                     queued = self._store.deliveries_queued.ticket()
-                    answered = self._answered.ticket()
+                    self._answered.clear()
                     try:
                         await self._bookkeep(session)
                     except Exception:  # the database may hiccup; try again shortly
                         log.exception("dispatcher.bookkeeping_failed")
-                    await wait_any([queued, answered, stop], self._poll_interval)
+                    await wait_any([queued, self._answered, stop], self._poll_interval)
                 await self._interrupt()
             finally:
                 for task in list(self._tasks):
@@ -284,7 +292,7 @@ class Dispatcher:
             self._claimed.discard(claimed.delivery_id)
         else:
             self._results.append(self._result(claimed, *sent))
-            self._answered.notify()
+            self._answered.set()
 
     def _result(self, claimed: Claimed, outcome: Outcome, retry_after: float | None) -> Result:
         delay = (
@@ -301,7 +309,7 @@ class Dispatcher:
         """The attempt's outcome and any Retry-After; None when the delivery waited so long for
         a slot that the request could outlast the lease (it is claimed again once that ends)."""
         try:
-            host, port = check_literal_address(self._policy, claimed.url)
+            host, port = checked_destination(self._policy, claimed.url)
         except UnsafeWebhookUrl as failure:
             outcome = Outcome(datetime.now(UTC), 0, error=f"{type(failure).__name__}: {failure}")
             return outcome, None
