@@ -7,13 +7,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
 from provisio.store.events import Positioned
 from provisio.store.tables import UTCDateTime, deliveries, delivery_attempts, events, exporters
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING_IN_SQL: ColumnElement[str] = literal_column(f"'{PENDING}'")
+"""`pending` written into the statement, not bound: only then does the planner use the partial
+indexes whose predicate is `status = 'pending'` (a prepared statement's generic plan cannot
+prove that a parameter equals it, and scans every pending row of the exporter instead)."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +298,7 @@ def _due() -> Select[Any]:
     blocked = exists().where(
         earlier.c.exporter_uid == deliveries.c.exporter_uid,
         earlier.c.subject_uid == deliveries.c.subject_uid,
-        earlier.c.status == PENDING,
+        earlier.c.status == PENDING_IN_SQL,
         earlier.c.sequence_number < deliveries.c.sequence_number,
     )
     enabled = exists().where(
@@ -292,7 +308,7 @@ def _due() -> Select[Any]:
     due_ids = (
         select(deliveries.c.id)
         .where(
-            deliveries.c.status == PENDING,
+            deliveries.c.status == PENDING_IN_SQL,
             deliveries.c.next_attempt_at <= now,
             or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now),
             enabled,
