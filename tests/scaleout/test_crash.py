@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import nats
 import pytest
 from nats.js.errors import NotFoundError
 
-import nats
 from provisio.domain.events import EVENT_TYPES
 from tests.cli.live import LiveServer, free_port
 from tests.conftest import POSTGRES_URL, Tenant
