@@ -17,7 +17,7 @@ class PostgresBackend:
     name = "postgresql"
 
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url, pool_size=10, max_overflow=20)
+        self.engine = create_async_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
         self._reader = self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )

@@ -38,7 +38,7 @@ class SqliteBackend:
     name = "sqlite"
 
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url)
+        self.engine = create_async_engine(url, hide_parameters=True)
         event.listen(self.engine.sync_engine, "connect", _on_connect)
         event.listen(self.engine.sync_engine, "begin", _on_begin)
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})
