@@ -93,20 +93,21 @@ def table(comparisons: Sequence[Comparison]) -> str:
         "raw p50 / p99 ms",
         "provisio p50 / p99 ms",
     )
-    rows = [
-        (
-            c.benchmark,
-            c.engine,
-            str(c.writers),
-            f"{c.reference.rate:,.0f} {c.unit}",
-            f"{c.provisio.rate:,.0f} {c.unit}",
-            f"{c.ratio:.2f}",
-            _latency(c.reference),
-            _latency(c.provisio),
-        )
-        for c in comparisons
-    ]
-    return _markdown(header, rows)
+    return _markdown(header, [_cells(c) for c in comparisons])
+
+
+def _cells(c: Comparison) -> tuple[str, ...]:
+    """A throughput comparison's cells, in the column order both throughput tables share."""
+    return (
+        c.benchmark,
+        c.engine,
+        str(c.writers),
+        f"{c.reference.rate:,.0f} {c.unit}",
+        f"{c.provisio.rate:,.0f} {c.unit}",
+        f"{c.ratio:.2f}",
+        _latency(c.reference),
+        _latency(c.provisio),
+    )
 
 
 @dataclass(frozen=True)
@@ -145,20 +146,7 @@ def delivery_table(comparisons: Sequence[Comparison]) -> str:
         "provisio p50 / p99 ms",
         "CPU ms/unit ref / provisio",
     )
-    rows = [
-        (
-            c.benchmark,
-            c.engine,
-            str(c.writers),
-            f"{c.reference.rate:,.0f} {c.unit}",
-            f"{c.provisio.rate:,.0f} {c.unit}",
-            f"{c.ratio:.2f}",
-            _latency(c.reference),
-            _latency(c.provisio),
-            f"{_cpu(c.reference)} / {_cpu(c.provisio)}",
-        )
-        for c in comparisons
-    ]
+    rows = [(*_cells(c), f"{_cpu(c.reference)} / {_cpu(c.provisio)}") for c in comparisons]
     return _markdown(header, rows)
 
 
