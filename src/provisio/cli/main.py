@@ -8,6 +8,7 @@ the store, uvicorn) is imported by the commands that use it, so those tools star
 import asyncio
 import json
 import secrets
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -164,8 +165,14 @@ def worker(database_url: DatabaseUrl = None) -> None:
     from provisio.background import background
 
     async def work(store: "Store") -> None:
+        # SIGTERM (systemd's stop) ends the worker as gracefully as Ctrl-C: requests in flight
+        # are cancelled and their leases released, for the next worker to send at once.
+        terminated = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
         async with store.listening(), background(store, settings) as tasks:
-            await asyncio.gather(*tasks)
+            until = asyncio.ensure_future(terminated.wait())
+            await asyncio.wait([*tasks, until], return_when=asyncio.FIRST_COMPLETED)
+            until.cancel()
 
     try:
         _run(settings, work)
