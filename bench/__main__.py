@@ -12,7 +12,7 @@ from time import perf_counter
 import structlog
 
 from bench.delivery import compare_delivery
-from bench.embedded import EmbeddedPlan, compare_embedded
+from bench.embedded import EmbeddedPlan, Layout, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
 from bench.report import (
     Comparison,
@@ -45,6 +45,8 @@ class Plan:
     delivery_events: int
     delivery_rounds: int
     embedded: EmbeddedPlan
+    scale_out: Layout | None
+    """The scale-out layout the pipeline's latency rows also run on (PostgreSQL only)."""
     sink: Mode
 
 
@@ -70,6 +72,19 @@ def _suite_list(text: str) -> list[str]:
     return names
 
 
+def _layout(text: str) -> Layout | None:
+    """`APIS+WORKERS` (e.g. `2+1`), or `off`."""
+    if text.strip() == "off":
+        return None
+    try:
+        apis, workers = (int(part) for part in text.split("+"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected APIS+WORKERS, e.g. 2+1, or off") from None
+    if apis < 1 or workers < 1:
+        raise argparse.ArgumentTypeError("at least one API process and one worker")
+    return Layout(apis, workers)
+
+
 def parse_plan(argv: Sequence[str] | None = None) -> Plan:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -85,7 +100,10 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
             "writer count, and bulk import (bulk_create vs. executemany of the recipe and event "
             "rows). The pipeline suite measures webhook delivery throughput (Relay + Dispatcher "
             "vs. a bare aiohttp POST loop) and, through a real `provisio serve`, recipe PUT → "
-            "webhook latency under an open-loop load and bulk import → webhook latency. SQLite "
+            "webhook latency under an open-loop load and bulk import → webhook latency; on "
+            "PostgreSQL the latency rows run again on the scale-out layout (`provisio serve "
+            "--no-background` API processes, the load taking turns over them, and `provisio "
+            "worker` processes on one database). SQLite "
             "runs on a temporary file; PostgreSQL on a provisio_bench_<random> database created "
             "on the server and dropped afterwards."
         ),
@@ -183,6 +201,14 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         help="rows of the bulk import whose webhooks are timed (default 5000, --quick 2000)",
     )
     parser.add_argument(
+        "--scale-out",
+        type=_layout,
+        default=Layout(2, 1),
+        metavar="APIS+WORKERS",
+        help="API and worker processes of the scale-out latency rows on PostgreSQL, or 'off' "
+        "(default: 2+1)",
+    )
+    parser.add_argument(
         "--sink",
         choices=("process", "inline"),
         default="process",
@@ -214,6 +240,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
             rounds=1 if args.quick else 2,
             burst_rows=pick(args.burst_rows, 5000, 2000),
         ),
+        scale_out=args.scale_out,
         sink=args.sink,
     )
 
@@ -259,6 +286,12 @@ async def _pipeline(
     )
     async with database() as scratch:
         latencies = await compare_embedded(scratch, sink, plan.embedded)
+        engine = scratch.engine
+    if plan.scale_out is not None and engine == "postgresql":
+        layout = plan.scale_out
+        _progress(f"  {layout.apis} x provisio serve --no-background + {layout.workers} x worker")
+        async with database() as scratch:
+            latencies += await compare_embedded(scratch, sink, plan.embedded, plan.scale_out)
     queued = ", ".join(f"{s:.2f}" for s in delivery.queue_seconds)
     note = f"{delivery.comparison.engine}: relay queued each delivery batch in {queued} s"
     return delivery.comparison, latencies, note

@@ -1,4 +1,6 @@
-"""Commit → webhook latency through a real `provisio serve` (embedded: API, relay, dispatcher).
+"""Commit → webhook latency through real provisio processes: one embedded `provisio serve`
+(API, relay and dispatcher in one process), or the scale-out layout on PostgreSQL (API
+processes with `--no-background` and `provisio worker` processes on one database).
 
 The bench talks to the server over HTTP only, as a customer's CMS would: it bootstraps a
 tenant with `provisio admin bootstrap`, creates recipes and an exporter through the API, and
@@ -14,7 +16,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +47,48 @@ def _provisio_command(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("provisio")), *args]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Which provisio processes serve the bench: one embedded `provisio serve` (API, relay and
+    dispatcher in one process), or scale-out API processes (`serve --no-background`) and
+    `provisio worker` processes on one PostgreSQL database."""
+
+    apis: int = 1
+    workers: int = 0
+    """0: embedded (the API process runs the relay and the dispatcher itself)."""
+
+    @property
+    def suffix(self) -> str:
+        """What the rows of this layout add to their benchmark name."""
+        return f" (scale-out {self.apis}+{self.workers})" if self.workers else ""
+
+
+EMBEDDED = Layout()
+
+
+@dataclass
+class _Running:
+    """A provisio subprocess and the file its output goes to (shown if it dies)."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    log: Any
+
+    def check(self) -> None:
+        if self.process.returncode is not None:
+            self.log.seek(0)
+            output = self.log.read().decode()[-3000:]
+            raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{output}")
+
+
 @dataclass
 class Server:
-    """A running `provisio serve` and a client holding its tenant's token."""
+    """The running provisio processes and a client holding the tenant's token."""
 
-    base: str
+    bases: Sequence[str]
+    """Each API process's URL; `call(..., via=n)` picks `bases[n % len(bases)]`."""
     session: aiohttp.ClientSession
+    processes: Sequence[_Running] = ()
     cursor: int = 0
     """The feed position up to which the relay is known to have caught up."""
 
@@ -62,26 +100,73 @@ class Server:
         was off or absent receives it. So every exporter change waits for this first.
         """
         while count > 0:
+            for running in self.processes:  # a dead worker would leave this waiting forever
+                running.check()
             page = await self.call(
                 "GET", f"/v1/event-stream/events?after={self.cursor}&limit=1000&wait=5"
             )
             count -= len(page)
             self.cursor = page[-1]["position"] if page else self.cursor
 
-    async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        async with self.session.request(method, self.base + path, json=body) as response:
+    async def call(
+        self, method: str, path: str, body: Any = None, expect: int = 200, via: int = 0
+    ) -> Any:
+        base = self.bases[via % len(self.bases)]
+        async with self.session.request(method, base + path, json=body) as response:
             if response.status != expect:
                 raise RuntimeError(f"{method} {path}: {response.status} {await response.text()}")
             return await response.json() if response.status != 204 else None
 
 
+async def _provisio(*args: str) -> bytes:
+    """Run a `provisio` command to completion; its standard output."""
+    command = await asyncio.create_subprocess_exec(
+        *_provisio_command(*args), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await command.communicate()
+    if command.returncode != 0:
+        raise RuntimeError(f"provisio {' '.join(args[:2])} failed")
+    return out
+
+
 @asynccontextmanager
-async def serving(database: Database) -> AsyncIterator[Server]:
-    """`provisio serve` on a free loopback port over `database`, with webhooks allowed to
-    loopback over plain HTTP and no rate limit; its output goes to a log file, shown if it
-    fails to start."""
-    bootstrap = await asyncio.create_subprocess_exec(
-        *_provisio_command(
+async def _started(name: str, args: Sequence[str]) -> AsyncIterator[_Running]:
+    """A long-running `provisio` command with webhooks allowed to loopback over plain HTTP and
+    no rate limit, its output in a log file; stopped with SIGTERM afterwards (graceful for
+    `serve` and `worker` alike)."""
+    env = os.environ | {
+        "PROVISIO_WEBHOOK_ALLOW_HTTP": "true",
+        "PROVISIO_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "PROVISIO_RATE_LIMIT": "0",
+    }
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            *_provisio_command(*args), env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            yield _Running(name, process, log)
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), timeout=30)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+@asynccontextmanager
+async def serving(database: Database, layout: Layout = EMBEDDED) -> AsyncIterator[Server]:
+    """`layout`'s processes over `database`, API processes on free loopback ports.
+
+    `provisio migrate` runs first and `provisio admin bootstrap` makes the tenant; then every
+    process starts with `--no-migrate` (workers never migrate). Embedded: one `provisio serve`.
+    Scale-out: `provisio serve --no-background` per API process and `provisio worker` per
+    worker.
+    """
+    await _provisio("migrate", "--database-url", database.url)
+    made = json.loads(
+        await _provisio(
             "admin",
             "bootstrap",
             "--company",
@@ -91,47 +176,44 @@ async def serving(database: Database) -> AsyncIterator[Server]:
             "--json",
             "--database-url",
             database.url,
-        ),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await bootstrap.communicate()
-    if bootstrap.returncode != 0:
-        raise RuntimeError("provisio admin bootstrap failed")
-    made = json.loads(out)
-    port = free_port()
-    env = os.environ | {
-        "PROVISIO_WEBHOOK_ALLOW_HTTP": "true",
-        "PROVISIO_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "PROVISIO_RATE_LIMIT": "0",
-    }
-    command = _provisio_command(
-        "serve", "--port", str(port), "--database-url", database.url, "--no-migrate"
-    )
-    with tempfile.TemporaryFile() as log:
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
-        base = f"http://127.0.0.1:{port}"
+    )
+    api_only = ["--no-background"] if layout.workers else []
+    async with AsyncExitStack() as stack:
+        apis: list[tuple[str, _Running]] = []
+        for number in range(layout.apis):
+            port = free_port()
+            args = ["serve", "--port", str(port), "--database-url", database.url, "--no-migrate"]
+            running = await stack.enter_async_context(
+                _started(f"provisio serve #{number + 1}", [*args, *api_only])
+            )
+            apis.append((f"http://127.0.0.1:{port}", running))
+        workers = [
+            await stack.enter_async_context(
+                _started(
+                    f"provisio worker #{number + 1}",
+                    ["worker", "--database-url", database.url],
+                )
+            )
+            for number in range(layout.workers)
+        ]
         # Idle connections are dropped before uvicorn's 5 s keep-alive ends, or a request can
         # race the server's close and be reset.
         connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=2)
         headers = {"X-Auth": made["token"]}
-        try:
-            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-                await _until_up(session, base, process, log)
-                yield Server(base, session)
-        finally:
-            process.terminate()
-            await process.wait()
+        session = await stack.enter_async_context(
+            aiohttp.ClientSession(connector=connector, headers=headers)
+        )
+        for base, running in apis:
+            await _until_up(session, base, running)
+        for running in workers:
+            running.check()
+        yield Server([base for base, _ in apis], session, [r for _, r in apis] + workers)
 
 
-async def _until_up(
-    session: aiohttp.ClientSession, base: str, process: asyncio.subprocess.Process, log: Any
-) -> None:
+async def _until_up(session: aiohttp.ClientSession, base: str, running: _Running) -> None:
     for _ in range(600):
-        if process.returncode is not None:
-            log.seek(0)
-            raise RuntimeError(f"provisio serve exited:\n{log.read().decode()[-3000:]}")
+        running.check()
         try:
             async with session.get(base + "/healthz") as response:
                 if response.status == 200:
@@ -139,7 +221,7 @@ async def _until_up(
         except aiohttp.ClientConnectionError:
             pass
         await asyncio.sleep(0.05)
-    raise TimeoutError("provisio serve did not answer /healthz within 30 s")
+    raise TimeoutError(f"{running.name} did not answer /healthz within 30 s")
 
 
 Send = Callable[[int, float], Coroutine[Any, Any, None]]
@@ -162,7 +244,8 @@ async def open_loop(rate: float, seconds: float, send: Send) -> float:
 
 
 class UpdateLoad:
-    """Recipe PUTs changing `deviceName` (unique per PUT, so each webhook names its PUT)."""
+    """Recipe PUTs changing `deviceName` (unique per PUT, so each webhook names its PUT),
+    taking turns over the API processes."""
 
     def __init__(self, server: Server, uids: list[str]) -> None:
         self._server = server
@@ -182,7 +265,7 @@ class UpdateLoad:
             due_by_name[name] = due
             uid = self._uids[number % len(self._uids)]
             path = f"/v1/provisioning-recipe/{uid}"
-            await self._server.call("PUT", path, {"deviceName": name})
+            await self._server.call("PUT", path, {"deviceName": name}, via=number)
             round_trips.append(loop.time() - due)
 
         start = await open_loop(rate, seconds, put)
@@ -241,6 +324,7 @@ async def compare_updates_to_webhooks(
     uids: list[str],
     rate: int,
     plan: EmbeddedPlan,
+    layout: Layout = EMBEDDED,
 ) -> LatencyComparison:
     """PUT → webhook at `rate` against PUT → response with the exporter disabled (no
     deliveries queued, everything else the same), rounds alternating which goes first."""
@@ -275,7 +359,7 @@ async def compare_updates_to_webhooks(
         for side, run in sides if round_number % 2 == 0 else sides[::-1]:
             measured[side].append(await run())
     return LatencyComparison(
-        "recipe PUT → webhook",
+        "recipe PUT → webhook" + layout.suffix,
         engine,
         f"{rate:g} PUTs/s x {plan.seconds:g} s",
         "PUT → response, exporter off",
@@ -286,7 +370,12 @@ async def compare_updates_to_webhooks(
 
 
 async def compare_burst(
-    server: Server, sink: Sink, engine: str, exporter_uid: str, rows: int
+    server: Server,
+    sink: Sink,
+    engine: str,
+    exporter_uid: str,
+    rows: int,
+    layout: Layout = EMBEDDED,
 ) -> LatencyComparison:
     """A bulk import of `rows`: each Created webhook's arrival after the import's response,
     against the same bodies POSTed by the bare aiohttp loop from a standing start."""
@@ -309,7 +398,7 @@ async def compare_burst(
 
     reference = await drained(sink, rows, bare)
     return LatencyComparison(
-        f"bulk import {rows:,} → webhooks",
+        f"bulk import {rows:,} → webhooks" + layout.suffix,
         engine,
         f"{IN_FLIGHT} in flight",
         f"bare aiohttp POST loop, {IN_FLIGHT} in flight",
@@ -320,20 +409,23 @@ async def compare_burst(
 
 
 async def compare_embedded(
-    database: Database, sink: Sink, plan: EmbeddedPlan
+    database: Database, sink: Sink, plan: EmbeddedPlan, layout: Layout = EMBEDDED
 ) -> list[LatencyComparison]:
-    """The latency rows on one server: the PUT loads first, then the burst."""
-    async with serving(database) as server:
+    """The latency rows on one set of `layout`'s processes: the PUT loads first, then the
+    burst (posted to the first API process)."""
+    async with serving(database, layout) as server:
         created = await server.call("POST", "/v1/provisioning-recipe/bulk", bulk_fields(RECIPES))
         await server.caught_up(RECIPES)  # positioned before the exporter exists: not delivered
         exporter_uid = await _exporter(server, sink)
+        uids = list(created["uids"])
+        engine = database.engine
         rows = [
             await compare_updates_to_webhooks(
-                server, sink, database.engine, exporter_uid, list(created["uids"]), rate, plan
+                server, sink, engine, exporter_uid, uids, rate, plan, layout
             )
             for rate in plan.rates
         ]
         rows.append(
-            await compare_burst(server, sink, database.engine, exporter_uid, plan.burst_rows)
+            await compare_burst(server, sink, engine, exporter_uid, plan.burst_rows, layout)
         )
     return rows
