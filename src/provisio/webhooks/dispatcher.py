@@ -6,13 +6,14 @@ previous one is finished (see DeliveryRepository.claim).
 """
 
 import asyncio
+import collections
 import contextlib
 import errno
 import functools
 import ipaddress
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -64,8 +65,10 @@ class PolicyResolver(AbstractResolver):
 
 @functools.lru_cache(maxsize=4096)
 def checked_destination(policy: UrlPolicy, url: str) -> tuple[str, int]:
-    """`check_literal_address`, once per exporter URL (it depends on nothing else)."""
-    return check_literal_address(policy, url)
+    """`check_literal_address`, once per exporter URL (it depends on nothing else): the lane
+    (host in lower case, port) its deliveries queue in."""
+    host, port = check_literal_address(policy, url)
+    return host.lower(), port
 
 
 def check_literal_address(policy: UrlPolicy, url: str) -> tuple[str, int]:
@@ -80,29 +83,46 @@ def check_literal_address(policy: UrlPolicy, url: str) -> tuple[str, int]:
     return host, port
 
 
-class HostSlots:
-    """At most `size` requests in flight per host and port. Deliveries wait for a slot here,
-    before their timeout starts: waiting in aiohttp's connection pool would count against the
-    timeout and record the dispatcher's own backlog as the endpoint's failure."""
+Lane = tuple[str, int]
+"""A destination: host (lower case) and port."""
 
-    def __init__(self, size: int) -> None:
+
+class HostLanes:
+    """Per host and port, a queue of claimed deliveries served by at most `size` senders.
+
+    Deliveries wait here, before their timeout starts: waiting in aiohttp's connection pool
+    would count against the timeout and record the dispatcher's own backlog as the endpoint's
+    failure. A queue served by a few senders costs nothing per waiting delivery (a task parked
+    on a semaphore per delivery cost more than the request when hundreds waited).
+    """
+
+    def __init__(self, size: int, send: Callable[[Claimed, float], Awaitable[None]]) -> None:
         self._size = size
-        self._slots: dict[tuple[str, int], tuple[asyncio.Semaphore, int]] = {}
+        self._send = send
+        self._queues: dict[Lane, collections.deque[tuple[Claimed, float]]] = {}
+        self._senders: collections.Counter[Lane] = collections.Counter()
+        self.tasks: set[asyncio.Task[None]] = set()
+        """Senders running now (cancelled when the dispatcher stops)."""
 
-    @contextlib.asynccontextmanager
-    async def hold(self, host: str, port: int) -> AsyncIterator[None]:
-        key = (host.lower(), port)
-        semaphore, users = self._slots.get(key, (asyncio.Semaphore(self._size), 0))
-        self._slots[key] = (semaphore, users + 1)
+    def put(self, lane: Lane, claimed: Claimed, lease_ends: float) -> None:
+        self._queues.setdefault(lane, collections.deque()).append((claimed, lease_ends))
+        if self._senders[lane] < self._size:
+            self._senders[lane] += 1
+            task = asyncio.create_task(self._serve(lane))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _serve(self, lane: Lane) -> None:
+        queue = self._queues[lane]
         try:
-            async with semaphore:
-                yield
+            while queue:
+                await self._send(*queue.popleft())
         finally:
-            semaphore, users = self._slots[key]
-            if users == 1:
-                del self._slots[key]
-            else:
-                self._slots[key] = (semaphore, users - 1)
+            self._senders[lane] -= 1
+            if not self._senders[lane]:
+                del self._senders[lane]
+                if not queue:
+                    del self._queues[lane]
 
 
 def signed_headers(claimed: Claimed, timestamp: int) -> dict[str, str]:
@@ -157,10 +177,9 @@ class Dispatcher:
         """Outcomes waiting for the next bookkeeping transaction."""
         self._claimed: set[int] = set()
         """Deliveries this dispatcher holds: claimed, their outcome not yet recorded."""
-        self._tasks: set[asyncio.Task[None]] = set()
-        """In-flight delivery tasks."""
         self._lease = timedelta(seconds=timeout + 30 if lease is None else lease)
-        self._slots = HostSlots(PER_HOST)
+        self._lanes: HostLanes | None = None
+        """Senders per destination, bound to the HTTP session while `run` runs."""
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Until `stop` is set. Claims happen between transactions; deliveries still in flight
@@ -174,6 +193,9 @@ class Dispatcher:
         async with aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
         ) as session:
+            self._lanes = HostLanes(
+                PER_HOST, lambda claimed, ends: self._deliver(session, claimed, ends)
+            )
             try:
                 if self._resume:
                     await self._take_back_leases()
@@ -181,16 +203,20 @@ class Dispatcher:
                     queued = self._store.deliveries_queued.ticket()
                     self._answered.clear()
                     try:
-                        await self._bookkeep(session)
+                        await self._bookkeep()
                     except Exception:  # the database may hiccup; try again shortly
                         log.exception("dispatcher.bookkeeping_failed")
                     await wait_any([queued, self._answered, stop], self._poll_interval)
                 await self._interrupt()
             finally:
-                for task in list(self._tasks):
-                    task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
+                await self._cancel_senders()
+
+    async def _cancel_senders(self) -> None:
+        assert self._lanes is not None
+        for task in list(self._lanes.tasks):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._lanes.tasks, return_exceptions=True)
 
     async def _take_back_leases(self) -> None:
         async with self._store.unit_of_work() as uow:
@@ -202,9 +228,7 @@ class Dispatcher:
         """On a graceful stop: cancel the requests in flight, record what already came back,
         and release the other leases, so the next dispatcher sends them at once instead of
         after the lease."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._cancel_senders()
         results, self._results = self._results, []
         recorded = {r.claimed.delivery_id for r in results}
         interrupted = [i for i in self._claimed if i not in recorded]
@@ -215,7 +239,7 @@ class Dispatcher:
             if interrupted:
                 await uow.deliveries.release(interrupted, self._owner)
 
-    async def _bookkeep(self, session: aiohttp.ClientSession) -> None:
+    async def _bookkeep(self) -> None:
         """One transaction: record the outcomes gathered so far, claim new work."""
         results, self._results = self._results, []
         free = self._concurrency - len(self._claimed) + len(results)
@@ -238,11 +262,18 @@ class Dispatcher:
         finally:
             for result in results:
                 self._claimed.discard(result.claimed.delivery_id)
+        assert self._lanes is not None
         for item in claimed:
             self._claimed.add(item.delivery_id)
-            task = asyncio.create_task(self._deliver(session, item, lease_ends))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            try:
+                lane = checked_destination(self._policy, item.url)
+            except UnsafeWebhookUrl as failure:
+                refused = Outcome(
+                    datetime.now(UTC), 0, error=f"{type(failure).__name__}: {failure}"
+                )
+                self._answer(item, refused, None)
+                continue
+            self._lanes.put(lane, item, lease_ends)
 
     async def _write(self, uow: UnitOfWork, results: list[Result]) -> None:
         now = datetime.now(UTC)
@@ -282,17 +313,24 @@ class Dispatcher:
     async def _deliver(
         self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
     ) -> None:
+        """Send one delivery now that its destination has a free sender, unless it waited so
+        long that the request could outlast its lease (it is claimed again once that ends)."""
+        if asyncio.get_running_loop().time() + self._timeout > lease_ends:
+            log.info("dispatcher.lease_ran_out_in_queue", delivery=claimed.delivery_id)
+            self._claimed.discard(claimed.delivery_id)
+            return
         try:
-            sent = await self._send(session, claimed, lease_ends)
+            outcome, retry_after = await self._post(session, claimed)
         except Exception as failure:  # a failure inside provisio is this attempt's outcome
             log.error("dispatcher.send_failed", delivery=claimed.delivery_id)
             outcome = Outcome(datetime.now(UTC), 0, error=internal_error("sending", failure))
-            sent = outcome, None
-        if sent is None:
-            self._claimed.discard(claimed.delivery_id)
-        else:
-            self._results.append(self._result(claimed, *sent))
-            self._answered.set()
+            retry_after = None
+        self._answer(claimed, outcome, retry_after)
+
+    def _answer(self, claimed: Claimed, outcome: Outcome, retry_after: float | None) -> None:
+        """Hand an attempt's outcome to the next bookkeeping transaction."""
+        self._results.append(self._result(claimed, outcome, retry_after))
+        self._answered.set()
 
     def _result(self, claimed: Claimed, outcome: Outcome, retry_after: float | None) -> Result:
         delay = (
@@ -302,22 +340,6 @@ class Dispatcher:
         )
         next_at = None if delay is None else datetime.now(UTC) + timedelta(seconds=delay)
         return Result(claimed, outcome, next_at)
-
-    async def _send(
-        self, session: aiohttp.ClientSession, claimed: Claimed, lease_ends: float
-    ) -> tuple[Outcome, float | None] | None:
-        """The attempt's outcome and any Retry-After; None when the delivery waited so long for
-        a slot that the request could outlast the lease (it is claimed again once that ends)."""
-        try:
-            host, port = checked_destination(self._policy, claimed.url)
-        except UnsafeWebhookUrl as failure:
-            outcome = Outcome(datetime.now(UTC), 0, error=f"{type(failure).__name__}: {failure}")
-            return outcome, None
-        async with self._slots.hold(host, port):
-            if asyncio.get_running_loop().time() + self._timeout > lease_ends:
-                log.info("dispatcher.lease_ran_out_in_queue", delivery=claimed.delivery_id)
-                return None
-            return await self._post(session, claimed)
 
     async def _post(
         self, session: aiohttp.ClientSession, claimed: Claimed
