@@ -238,13 +238,19 @@ class DeliveryRepository:
 
     async def track_failures(self, results: Sequence[Result]) -> dict[str, datetime]:
         """Keep each exporter's `failing_since` (when its current run of failed attempts began;
-        a success ends the run) and return it for the exporters still failing."""
-        exporter_uids = {r.claimed.exporter_uid for r in results}
-        rows = await self._conn.execute(
-            select(exporters.c.uid, exporters.c.failing_since).where(
-                exporters.c.uid.in_(exporter_uids)
-            )
+        a success ends the run) and return it for the exporters still failing.
+
+        Exporter rows are written in uid order, and a batch with a failure (which may go on to
+        disable exporters) locks them all in that order first, as the relay's fan-out does: two
+        dispatchers' transactions never wait for each other in a cycle."""
+        query = (
+            select(exporters.c.uid, exporters.c.failing_since)
+            .where(exporters.c.uid.in_({r.claimed.exporter_uid for r in results}))
+            .order_by(exporters.c.uid)
         )
+        if not all(r.outcome.succeeded for r in results):
+            query = query.with_for_update()
+        rows = await self._conn.execute(query)
         current: dict[str, datetime | None] = {row.uid: row.failing_since for row in rows}
         since = dict(current)
         for result in sorted(results, key=lambda r: r.outcome.attempted_at):
@@ -253,7 +259,7 @@ class DeliveryRepository:
                 since[uid] = None
             elif since.get(uid) is None:
                 since[uid] = result.outcome.attempted_at
-        for uid, value in since.items():
+        for uid, value in sorted(since.items()):
             if value != current.get(uid):
                 await self._conn.execute(
                     update(exporters).where(exporters.c.uid == uid).values(failing_since=value)

@@ -280,13 +280,14 @@ class Dispatcher:
         kept = await uow.deliveries.record(results, self._owner)
         if len(kept) < len(results):
             log.warning("dispatcher.lease_lost", deliveries=len(results) - len(kept))
-        for result in kept:
-            if result.outcome.http_status == 410:
-                await uow.deliveries.disable_exporter(result.claimed.exporter_uid, GONE_REASON, now)
-        failing = await uow.deliveries.track_failures(kept) if kept else {}
-        for exporter_uid, since in failing.items():
-            if now - since >= FAILING_LIMIT:
-                await uow.deliveries.disable_exporter(exporter_uid, FAILING_REASON, now)
+        if not kept:
+            return
+        failing = await uow.deliveries.track_failures(kept)  # locks what the batch may disable
+        gone = {r.claimed.exporter_uid for r in kept if r.outcome.http_status == 410}
+        too_long = {uid for uid, since in failing.items() if now - since >= FAILING_LIMIT}
+        for exporter_uid in sorted(gone | too_long):
+            reason = GONE_REASON if exporter_uid in gone else FAILING_REASON
+            await uow.deliveries.disable_exporter(exporter_uid, reason, now)
 
     async def _write_one_by_one(self, results: list[Result]) -> None:
         """When a batch cannot be written, each outcome is tried alone, so one that the
