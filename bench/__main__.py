@@ -11,13 +11,15 @@ from time import perf_counter
 
 import structlog
 
+from bench.api_writes import compare_api_writes
 from bench.delivery import compare_delivery
 from bench.embedded import EmbeddedPlan, Layout, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
+from bench.peer import compare_peer
 from bench.report import (
     Comparison,
     LatencyComparison,
-    delivery_table,
+    cpu_table,
     latency_table,
     machine,
     table,
@@ -41,6 +43,8 @@ class Plan:
     rounds: int
     bulk_rows: int
     bulk_repeats: int
+    api_seconds: float
+    """Seconds of PUTs per side of the API-write rows, split over `rounds`."""
     suites: Sequence[str]
     delivery_events: int
     delivery_rounds: int
@@ -170,6 +174,12 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         help="bulk imports per side, alternating (default 5, --quick 1)",
     )
     parser.add_argument(
+        "--api-seconds",
+        type=int,
+        default=None,
+        help="seconds of recipe PUTs over HTTP per side (default 20, --quick 4)",
+    )
+    parser.add_argument(
         "--delivery-events",
         type=int,
         default=None,
@@ -231,6 +241,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         rounds=pick(args.rounds, 2, 1),
         bulk_rows=pick(args.bulk_rows, 10_000, 2000),
         bulk_repeats=pick(args.bulk_repeats, 5, 1),
+        api_seconds=pick(args.api_seconds, 20, 4),
         suites=args.suites,
         delivery_events=pick(args.delivery_events, 5000, 2000),
         delivery_rounds=pick(args.delivery_rounds, 2, 1),
@@ -265,6 +276,8 @@ async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
                     database, tenant, writers, plan.registrations, plan.rounds
                 )
             )
+        _progress(f"  one event per command vs eventsourcing, {plan.updates} commands")
+        results.append(await compare_peer(database, tenant, plan.updates, plan.rounds))
         _progress(f"  bulk import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
         results.append(
             await compare_bulk(database, tenant.store, plan.bulk_rows, plan.bulk_repeats)
@@ -303,6 +316,7 @@ async def run(plan: Plan) -> str:
         "postgresql": lambda: postgres_database(plan.postgres_url),
     }
     results: list[Comparison] = []
+    api_writes: list[Comparison] = []
     deliveries: list[Comparison] = []
     latencies: list[LatencyComparison] = []
     notes: list[str] = []
@@ -317,6 +331,12 @@ async def run(plan: Plan) -> str:
                 versions[label] = database.version
                 if "writes" in plan.suites:
                     results.extend(await _on_engine(plan, database))
+            if "writes" in plan.suites:
+                _progress(f"  recipe PUT over HTTP, {plan.api_seconds} s per side")
+                async with openers[engine]() as database:
+                    api_writes.extend(
+                        await compare_api_writes(database, plan.api_seconds, plan.rounds)
+                    )
             if "pipeline" in plan.suites:
                 delivery, rows, note = await _pipeline(plan, openers[engine], sink)
                 deliveries.append(delivery)
@@ -332,6 +352,12 @@ async def run(plan: Plan) -> str:
             f"bulk: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side"
         )
         parts.append(table(results))
+    if api_writes:
+        parts.append(
+            f"recipe PUTs over HTTP: {plan.api_seconds} s per side in {plan.rounds} round(s), "
+            "16 keep-alive clients, each on its own recipe"
+        )
+        parts.append(cpu_table(api_writes, "clients", "server"))
     if deliveries:
         parts.append(
             f"event pipeline: {plan.delivery_events:,} events x {plan.delivery_rounds} "
@@ -339,7 +365,7 @@ async def run(plan: Plan) -> str:
             f"rate in {plan.embedded.rounds} round(s); burst {plan.embedded.burst_rows:,} rows; "
             f"webhook sink: {plan.sink}; " + "; ".join(notes)
         )
-        parts.append(delivery_table(deliveries))
+        parts.append(cpu_table(deliveries, "in flight", "bench process"))
         parts.append(latency_table(latencies))
     parts.append(f"total run time {elapsed:.0f} s")
     return "\n\n".join(parts)

@@ -42,7 +42,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _provisio_command(*args: str) -> list[str]:
+def provisio_command(*args: str) -> list[str]:
     """The `provisio` console script of the interpreter running the bench."""
     return [str(Path(sys.executable).with_name("provisio")), *args]
 
@@ -88,6 +88,9 @@ class Server:
     bases: Sequence[str]
     """Each API process's URL; `call(..., via=n)` picks `bases[n % len(bases)]`."""
     session: aiohttp.ClientSession
+    tenant: dict[str, Any]
+    """What `provisio admin bootstrap --json` printed: companyUid, organizationUid, accountId,
+    token."""
     processes: Sequence[_Running] = ()
     cursor: int = 0
     """The feed position up to which the relay is known to have caught up."""
@@ -121,7 +124,7 @@ class Server:
 async def _provisio(*args: str) -> bytes:
     """Run a `provisio` command to completion; its standard output."""
     command = await asyncio.create_subprocess_exec(
-        *_provisio_command(*args), stdout=asyncio.subprocess.PIPE
+        *provisio_command(*args), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await command.communicate()
     if command.returncode != 0:
@@ -130,10 +133,10 @@ async def _provisio(*args: str) -> bytes:
 
 
 @asynccontextmanager
-async def _started(name: str, args: Sequence[str]) -> AsyncIterator[_Running]:
-    """A long-running `provisio` command with webhooks allowed to loopback over plain HTTP and
-    no rate limit, its output in a log file; stopped with SIGTERM afterwards (graceful for
-    `serve` and `worker` alike)."""
+async def started(name: str, command: Sequence[str]) -> AsyncIterator[_Running]:
+    """A long-running command (`provisio_command(...)` for provisio's) with webhooks allowed to
+    loopback over plain HTTP and no rate limit, its output in a log file; stopped with SIGTERM
+    afterwards (graceful for `serve` and `worker` alike)."""
     env = os.environ | {
         "PROVISIO_WEBHOOK_ALLOW_HTTP": "true",
         "PROVISIO_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
@@ -141,7 +144,7 @@ async def _started(name: str, args: Sequence[str]) -> AsyncIterator[_Running]:
     }
     with tempfile.TemporaryFile() as log:
         process = await asyncio.create_subprocess_exec(
-            *_provisio_command(*args), env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            *command, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
         try:
             yield _Running(name, process, log)
@@ -185,14 +188,14 @@ async def serving(database: Database, layout: Layout = EMBEDDED) -> AsyncIterato
             port = free_port()
             args = ["serve", "--port", str(port), "--database-url", database.url, "--no-migrate"]
             running = await stack.enter_async_context(
-                _started(f"provisio serve #{number + 1}", [*args, *api_only])
+                started(f"provisio serve #{number + 1}", provisio_command(*args, *api_only))
             )
             apis.append((f"http://127.0.0.1:{port}", running))
         workers = [
             await stack.enter_async_context(
-                _started(
+                started(
                     f"provisio worker #{number + 1}",
-                    ["worker", "--database-url", database.url],
+                    provisio_command("worker", "--database-url", database.url),
                 )
             )
             for number in range(layout.workers)
@@ -205,13 +208,13 @@ async def serving(database: Database, layout: Layout = EMBEDDED) -> AsyncIterato
             aiohttp.ClientSession(connector=connector, headers=headers)
         )
         for base, running in apis:
-            await _until_up(session, base, running)
+            await until_up(session, base, running)
         for running in workers:
             running.check()
-        yield Server([base for base, _ in apis], session, [r for _, r in apis] + workers)
+        yield Server([base for base, _ in apis], session, made, [r for _, r in apis] + workers)
 
 
-async def _until_up(session: aiohttp.ClientSession, base: str, running: _Running) -> None:
+async def until_up(session: aiohttp.ClientSession, base: str, running: _Running) -> None:
     for _ in range(600):
         running.check()
         try:

@@ -133,18 +133,18 @@ def _cpu(sample: Sample) -> str:
     return "-" if per_unit is None else f"{per_unit:.3f}"
 
 
-def delivery_table(comparisons: Sequence[Comparison]) -> str:
-    """Throughput rows with the bench process's CPU per unit on each side."""
+def cpu_table(comparisons: Sequence[Comparison], concurrency: str, whose_cpu: str) -> str:
+    """Throughput rows with the CPU per unit each side spent (in `whose_cpu`)."""
     header = (
         "benchmark",
         "engine",
-        "in flight",
+        concurrency,
         "reference rate",
         "provisio rate",
         "ratio",
         "reference p50 / p99 ms",
         "provisio p50 / p99 ms",
-        "CPU ms/unit ref / provisio",
+        f"{whose_cpu} CPU ms/unit ref / provisio",
     )
     rows = [(*_cells(c), f"{_cpu(c.reference)} / {_cpu(c.provisio)}") for c in comparisons]
     return _markdown(header, rows)

@@ -37,18 +37,12 @@ Operation = Callable[[int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Tenant:
-    """A bootstrapped company whose organization token every provisio call acts with."""
+class Owner:
+    """Whose events a reference transaction writes: what an envelope's owner and originator say."""
 
-    store: Store
-    principal: Principal
     organization_uid: str
-
-    @classmethod
-    async def create(cls, store: Store) -> "Tenant":
-        made = await tenancy.bootstrap(store, "Bench Co", "Bench Lobby")
-        principal = await tenancy.authenticate(store, made.token.header)
-        return cls(store, principal, made.organization_uid)
+    company_uid: str
+    account_id: int
 
     def event_body(
         self, event_type: str, payload: Mapping[str, Any], *, by_system: bool = False
@@ -58,10 +52,7 @@ class Tenant:
         `by_system`: nobody's token caused the event (a device registering), so, as in
         provisio's, the payload has no originator.
         """
-        originator = {
-            "accountId": self.principal.account_id,
-            "organizationUid": self.organization_uid,
-        }
+        originator = {"accountId": self.account_id, "organizationUid": self.organization_uid}
         envelope = {
             "id": str(uuid.uuid4()),
             "kind": "domain",
@@ -70,7 +61,7 @@ class Tenant:
                 "owner": {
                     "ownershipType": "organization",
                     "organizationUid": self.organization_uid,
-                    "parentCompanyUid": self.principal.company_uid,
+                    "parentCompanyUid": self.company_uid,
                 },
                 **({} if by_system else {"originator": originator}),
                 "type": event_type,
@@ -78,6 +69,22 @@ class Tenant:
             },
         }
         return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Tenant(Owner):
+    """A bootstrapped company whose organization token every provisio call acts with."""
+
+    store: Store
+    principal: Principal
+
+    @classmethod
+    async def create(cls, store: Store) -> "Tenant":
+        made = await tenancy.bootstrap(store, "Bench Co", "Bench Lobby")
+        principal = await tenancy.authenticate(store, made.token.header)
+        return cls(
+            made.organization_uid, principal.company_uid, principal.account_id, store, principal
+        )
 
 
 async def _run(operation: Operation, writers: int, per_writer: int) -> Sample:
@@ -120,7 +127,7 @@ _INSERT_EVENT = (
 )
 
 
-async def _raw_update(conn: RawConnection, tenant: Tenant, uid: str, device_name: str) -> None:
+async def raw_update(conn: RawConnection, tenant: Owner, uid: str, device_name: str) -> None:
     """The raw limit of one update: lock and read the row, write it, append its event, commit."""
     now = datetime.now(UTC)
     await conn.begin()
@@ -221,12 +228,12 @@ async def compare_updates(
         body = {"deviceName": f"screen {next(names)}"}
         await update_recipe(tenant.store, tenant.principal, provisio_uids[writer], body, RULES)
 
-    async def raw_update(conn: RawConnection, writer: int) -> None:
-        await _raw_update(conn, tenant, raw_uids[writer], f"screen {next(names)}")
+    async def reference_update(conn: RawConnection, writer: int) -> None:
+        await raw_update(conn, tenant, raw_uids[writer], f"screen {next(names)}")
 
     per_writer = max(1, updates // (writers * rounds))
     return await _compare_calls(
-        database, "recipe update", writers, per_writer, rounds, raw_update, provisio_update
+        database, "recipe update", writers, per_writer, rounds, reference_update, provisio_update
     )
 
 

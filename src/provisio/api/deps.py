@@ -20,12 +20,13 @@ _x_device_key = APIKeyHeader(
 )
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
+    """Async, like every dependency here: FastAPI runs a plain `def` in a worker thread."""
     store: Store = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -32,6 +32,9 @@ class Outbound(NamedTuple):
     body: bytes
 
 
+_APPEND = insert(events)
+
+
 class EventLog:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -42,7 +45,7 @@ class EventLog:
         if not batch:
             return
         await self._conn.execute(
-            insert(events),
+            _APPEND,
             [
                 {
                     "event_id": event.id,

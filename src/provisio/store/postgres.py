@@ -13,6 +13,10 @@ RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a tim
 PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetStream at a time
 
 
+_NOTIFY = text("SELECT pg_notify(:channel, :message)")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
+
+
 class PostgresBackend:
     name = "postgresql"
 
@@ -45,10 +49,7 @@ class PostgresBackend:
 
     async def notify(self, conn: AsyncConnection, message: str) -> None:
         # Transactional: PostgreSQL delivers it at commit, and drops it on rollback.
-        await conn.execute(
-            text("SELECT pg_notify(:channel, :message)"),
-            {"channel": pg_listen.CHANNEL, "message": message},
-        )
+        await conn.execute(_NOTIFY, {"channel": pg_listen.CHANNEL, "message": message})
 
     def listen(self, hear: Callable[[str | None], None]) -> AbstractAsyncContextManager[None]:
         return pg_listen.listening(self._dsn, hear)
@@ -59,5 +60,5 @@ class PostgresBackend:
 
 async def _try_lock(conn: AsyncConnection, key: int) -> bool:
     """Take a transaction-scoped advisory lock if no other transaction holds it."""
-    result = await conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    result = await conn.execute(_TRY_LOCK, {"key": key})
     return bool(result.scalar_one())

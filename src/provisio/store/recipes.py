@@ -80,6 +80,16 @@ def _from_row(row: Row[Any]) -> Recipe:
     )
 
 
+def _by_uid(*, for_update: bool) -> Any:
+    query = select(recipes).where(
+        recipes.c.uid == bindparam("uid"),
+        recipes.c.organization_uid.in_(bindparam("organization_uids", expanding=True)),
+    )
+    return query.with_for_update() if for_update else query
+
+
+_BY_UID = {locking: _by_uid(for_update=locking) for locking in (False, True)}
+_DELETE = delete(recipes).where(recipes.c.uid == bindparam("uid"))
 _UPDATE = update(recipes).where(recipes.c.uid == bindparam("stored_uid"))
 """Built once and run with the row as parameters: building `.values(row)` per call costs more
 than the database round trip."""
@@ -99,12 +109,8 @@ class RecipeRepository:
     async def get(
         self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
     ) -> Recipe:
-        query = select(recipes).where(
-            recipes.c.uid == uid, recipes.c.organization_uid.in_(organization_uids)
-        )
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).first()
+        parameters = {"uid": uid, "organization_uids": list(organization_uids)}
+        row = (await self._conn.execute(_BY_UID[for_update], parameters)).first()
         if row is None:
             raise NotFound(_NOT_FOUND)
         return self._track(row)
@@ -205,13 +211,13 @@ class RecipeRepository:
         )
         if clash is not None:
             raise _conflict(clash[0], taken[clash])
-        await self._write(_UPDATE, [{**_to_row(recipe), "stored_uid": recipe.uid}])
+        await self._write(_UPDATE, {**_to_row(recipe), "stored_uid": recipe.uid})
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
 
     async def remove(self, recipe: Recipe) -> None:
-        await self._conn.execute(delete(recipes).where(recipes.c.uid == recipe.uid))
+        await self._conn.execute(_DELETE, {"uid": recipe.uid})
 
-    async def _write(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> None:
+    async def _write(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
         try:
             await self._conn.execute(statement, rows)
         except IntegrityError as error:  # a concurrent writer won the race the check lost

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 _READ_ONLY = "provisio_read_only"
+SQLITE_POOL_SIZE = 20
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -38,7 +39,15 @@ class SqliteBackend:
     name = "sqlite"
 
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url, hide_parameters=True)
+        # Writers queue on the write lock and use one connection at a time; the rest serve
+        # concurrent reads. Connections beyond the pool are opened and closed per use (a new
+        # SQLite connection and its pragmas cost more than the statement), so keep plenty.
+        self.engine = create_async_engine(
+            url,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=10,
+            hide_parameters=True,
+        )
         event.listen(self.engine.sync_engine, "connect", _on_connect)
         event.listen(self.engine.sync_engine, "begin", _on_begin)
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})
