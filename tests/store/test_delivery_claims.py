@@ -5,6 +5,8 @@ delivery of the exporter for each candidate: 300 ms per claim in a burst of 2,00
 
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
+
 from provisio.store.deliveries import _DUE
 from provisio.store.unit_of_work import Store
 
@@ -16,17 +18,20 @@ def _literal(value: object) -> str:
 
 
 async def test_the_claim_plan_uses_the_pending_delivery_indexes(store: Store) -> None:
-    async with store.backend.write() as conn:
+    def explain(conn: Connection) -> str:
         compiled = _DUE.compile(dialect=conn.dialect)
         values = compiled.construct_params({"due_at": datetime.now(UTC), "due_limit": 50})
         ordered = tuple(values[name] for name in compiled.positiontup or [])
-        if store.backend.name == "postgresql":
-            await conn.exec_driver_sql(f"PREPARE provisio_due AS {compiled}")
-            await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"PREPARE provisio_due AS {compiled}")
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
             arguments = ", ".join(_literal(value) for value in ordered)
-            rows = await conn.exec_driver_sql(f"EXPLAIN EXECUTE provisio_due({arguments})")
+            rows = conn.exec_driver_sql(f"EXPLAIN EXECUTE provisio_due({arguments})")
         else:
-            rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", ordered)
-        plan = "\n".join(str(row[-1]) for row in rows)
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", ordered)
+        return "\n".join(str(row[-1]) for row in rows)
+
+    async with store.backend.write() as conn:
+        plan = await conn.run_sync(explain)
     assert "ix_deliveries_due" in plan, plan
     assert "ix_deliveries_pending_subject" in plan, plan

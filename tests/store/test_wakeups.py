@@ -83,7 +83,7 @@ async def test_the_listener_reconnects_when_its_connection_is_killed(
     writer, listener = stores
     async with _listening(listener):
         reconnected = listener.positions_assigned.ticket()
-        async with writer.backend.engine.connect() as conn:
+        async with writer.backend.write() as conn:
             killed = await conn.scalar(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"

@@ -2,24 +2,44 @@
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import CursorResult, Executable
+
+T = TypeVar("T")
+
+Rows = CursorResult[*tuple[Any, ...]]
+"""A statement's buffered result, rows of any shape."""
+
+
+class Connection(Protocol):
+    """A connection inside one transaction, as the repositories use it: SQLAlchemy Core
+    statements in, buffered results out. PostgreSQL's is SQLAlchemy's Connection;
+    SQLite's runs the sync engine inline (see `provisio.store.sqlite`)."""
+
+    async def execute(self, statement: Executable, parameters: Any = None, /) -> Rows:
+        """Run one statement (a list of parameter sets runs it for each)."""
+
+    async def scalar(self, statement: Executable, parameters: Any = None, /) -> Any:
+        """The first column of the first row."""
+
+    async def run_sync(self, function: Callable[[SyncConnection], T], /) -> T:
+        """Run sync SQLAlchemy code (Alembic) on this connection."""
 
 
 class Backend(Protocol):
     """What differs between SQLite and PostgreSQL; everything else is shared SQLAlchemy Core."""
 
-    engine: AsyncEngine
     name: str
 
-    def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def write(self) -> AbstractAsyncContextManager[Connection]:
         """A write transaction: committed on exit, rolled back on error."""
 
-    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def read(self) -> AbstractAsyncContextManager[Connection]:
         """A read-only transaction over one consistent snapshot."""
 
-    async def lock_relay(self, conn: AsyncConnection) -> bool:
+    async def lock_relay(self, conn: Connection) -> bool:
         """Take the relay's exclusive right inside `conn`'s transaction; False if another has it."""
 
     def lock_publisher(self) -> AbstractAsyncContextManager[bool]:
@@ -27,7 +47,7 @@ class Backend(Protocol):
         another publisher has it. Held while publishing over the network, so it is not the
         write transaction (that would block every writer meanwhile)."""
 
-    async def notify(self, conn: AsyncConnection, message: str) -> None:
+    async def notify(self, conn: Connection, message: str) -> None:
         """Have `message` reach every process's `listen` when `conn`'s transaction commits
         (nothing if it rolls back); a no-op where only one process uses the database."""
 
@@ -39,9 +59,10 @@ class Backend(Protocol):
 
 
 def async_url(url: str) -> str:
-    """Map plain `sqlite://` and `postgresql://` URLs to the async drivers."""
+    """Map plain `postgresql://` URLs to the async driver; SQLite runs inline on the sync
+    driver (an `sqlite+aiosqlite://` URL is accepted as well)."""
     for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
+        ("sqlite+aiosqlite://", "sqlite://"),
         ("postgresql://", "postgresql+asyncpg://"),
         ("postgres://", "postgresql+asyncpg://"),
     ):
@@ -53,7 +74,7 @@ def async_url(url: str) -> str:
 def open_backend(url: str) -> Backend:
     """The backend for a database URL (plain or async-driver form)."""
     full = async_url(url)
-    if full.startswith("sqlite+aiosqlite://"):
+    if full.startswith("sqlite://"):
         from provisio.store.sqlite import SqliteBackend
 
         return SqliteBackend(full)

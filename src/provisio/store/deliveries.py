@@ -19,9 +19,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from provisio.store.backend import Connection
 from provisio.store.events import Positioned
 from provisio.store.tables import UTCDateTime, deliveries, delivery_attempts, events, exporters
 
@@ -95,7 +95,7 @@ def replay_failed(exporter_uid: str) -> Select[Any]:
 
 
 class DeliveryRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def fan_out(self, positioned: Sequence[Positioned], now: datetime) -> int:
@@ -424,7 +424,7 @@ RECENT_FAILURES = 20
 class DeliveryReader:
     """What an exporter's owner may see of its deliveries."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def observability(self, exporter_uid: str) -> Observability:

@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.device import Configuration, Device, DeviceReport
 from provisio.domain.errors import NotFound
+from provisio.store.backend import Connection
 from provisio.store.contention import Contended
 from provisio.store.tables import device_macs, devices
 
@@ -73,7 +73,7 @@ def _from_row(row: Row[Any], macs: Sequence[str]) -> Device:
 class DeviceRepository:
     """Loads and stores devices inside one transaction; remembers those it touched."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.seen: list[Device] = []
         self._stored_macs: dict[str, set[str]] = {}

@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.events import Event
+from provisio.store.backend import Connection
 from provisio.store.tables import events
 
 
@@ -36,7 +36,7 @@ _APPEND = insert(events)
 
 
 class EventLog:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def append(self, batch: Sequence[tuple[str, str, Event]], now: datetime) -> None:

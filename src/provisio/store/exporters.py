@@ -4,10 +4,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import NotFound
 from provisio.domain.exporter import Exporter, ExporterSpec
+from provisio.store.backend import Connection
 from provisio.store.tables import exporters
 
 
@@ -50,7 +50,7 @@ def _from_row(row: Row[Any]) -> Exporter:
 
 
 class ExporterRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(

@@ -8,11 +8,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from provisio.store import pg_listen
+from provisio.store.backend import Connection
 
 RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
 PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetStream at a time
 
 
+POOL_SIZE = 20
 _NOTIFY = text("SELECT pg_notify(:channel, :message)")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
@@ -21,7 +23,12 @@ class PostgresBackend:
     name = "postgresql"
 
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+        # Connections beyond the pool are opened per use and closed after it: at a few
+        # milliseconds each (TLS negotiation included) that is dearer than the request, so the
+        # pool holds what a busy API process uses at once (a request holds one at a time).
+        self.engine = create_async_engine(
+            url, pool_size=POOL_SIZE, max_overflow=20, hide_parameters=True
+        )
         self._reader = self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
@@ -37,7 +44,7 @@ class PostgresBackend:
         async with self._reader.begin() as conn:
             yield conn
 
-    async def lock_relay(self, conn: AsyncConnection) -> bool:
+    async def lock_relay(self, conn: Connection) -> bool:
         return await _try_lock(conn, RELAY_LOCK_KEY)
 
     @asynccontextmanager
@@ -47,7 +54,7 @@ class PostgresBackend:
         async with self.engine.begin() as conn:
             yield await _try_lock(conn, PUBLISHER_LOCK_KEY)
 
-    async def notify(self, conn: AsyncConnection, message: str) -> None:
+    async def notify(self, conn: Connection, message: str) -> None:
         # Transactional: PostgreSQL delivers it at commit, and drops it on rollback.
         await conn.execute(_NOTIFY, {"channel": pg_listen.CHANNEL, "message": message})
 
@@ -58,7 +65,7 @@ class PostgresBackend:
         await self.engine.dispose()
 
 
-async def _try_lock(conn: AsyncConnection, key: int) -> bool:
+async def _try_lock(conn: Connection, key: int) -> bool:
     """Take a transaction-scoped advisory lock if no other transaction holds it."""
     result = await conn.execute(_TRY_LOCK, {"key": key})
     return bool(result.scalar_one())

@@ -1,13 +1,13 @@
 """How far along the feed each outbound publisher has published (one row per publisher)."""
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from provisio.store.backend import Connection
 from provisio.store.tables import publish_cursors
 
 
 class PublishCursors:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def position(self, name: str) -> int:

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, insert, select, text, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
+from provisio.store.backend import Connection
 from provisio.store.tables import CANDIDATE, LIVE_MAC, LIVE_SERIAL, recipes
 
 _NOT_FOUND = "provisioning recipe not found"
@@ -101,7 +101,7 @@ Claim = tuple[str, str, str, str]
 class RecipeRepository:
     """Loads and stores recipes inside one transaction; remembers those it touched."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.seen: list[Recipe] = []
         self._loaded_claims: dict[str, set[Claim]] = {}

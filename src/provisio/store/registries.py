@@ -4,10 +4,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, Table, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import NotFound
 from provisio.domain.registry import Reference, RegistryEntry, RegistryKind
+from provisio.store.backend import Connection
 from provisio.store.tables import locations, policies, tags
 
 TABLES: dict[RegistryKind, Table] = {
@@ -24,7 +24,7 @@ def _entry(row: Row[Any]) -> RegistryEntry:
 class RegistryRepository:
     """The entries of one kind, inside one transaction."""
 
-    def __init__(self, conn: AsyncConnection, kind: RegistryKind) -> None:
+    def __init__(self, conn: Connection, kind: RegistryKind) -> None:
         self._conn = conn
         self._kind = kind
         self._table = TABLES[kind]
@@ -81,7 +81,7 @@ class RegistryRepository:
 class Registries:
     """All three kinds, and which of a recipe's references point at nothing."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._repositories = {kind: RegistryRepository(conn, kind) for kind in RegistryKind}
 
     def __getitem__(self, kind: RegistryKind) -> RegistryRepository:

@@ -1,56 +1,81 @@
-"""SQLite backend: WAL, busy_timeout, `BEGIN IMMEDIATE` for writes, one writer at a time."""
+"""SQLite backend: WAL, `BEGIN IMMEDIATE` for writes, one writer at a time, run inline.
+
+SQLAlchemy's sync pysqlite engine runs on the event loop's own thread. A statement on a local
+WAL database takes microseconds; handing each one to a worker thread and back (aiosqlite, under
+SQLAlchemy's greenlet bridge) cost 5 to 10 times the statement itself and let other requests'
+work in between the statements of a write transaction that holds the only write lock (see
+docs/benchmarks.md). Nothing here waits on the network; the one wait that can be long — another
+process holding the write lock — is taken asynchronously (`_begin_immediate`).
+"""
 
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
+from time import monotonic
+from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import Executable, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-_READ_ONLY = "provisio_read_only"
-SQLITE_POOL_SIZE = 20
+from provisio.store.backend import Connection, Rows
+
+T = TypeVar("T")
+
+BUSY_WAIT_MS = 50
+"""How long SQLite itself may wait for a lock (blocking the loop) before it answers "busy"."""
+WRITE_LOCK_TIMEOUT = 30.0
+"""How long a writer waits, asynchronously, for another process to release the write lock."""
+POOL_SIZE = 20
+"""Connections kept open: writers use one at a time, the rest serve concurrent reads; a new
+SQLite connection and its pragmas cost more than a statement, so none is opened per request."""
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's begin() decide how transactions start (see _on_begin).
+    # Transactions are begun explicitly (BEGIN / BEGIN IMMEDIATE), never by the driver.
     dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
     for pragma in (
         "journal_mode=WAL",
-        "busy_timeout=30000",
+        f"busy_timeout={BUSY_WAIT_MS}",
         "synchronous=NORMAL",
         "foreign_keys=ON",
     ):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
+        dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
-def _on_begin(conn: Connection) -> None:
-    # Writers take the write lock up front so two writers never deadlock on lock upgrade.
-    read_only = conn.get_execution_options().get(_READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+class InlineConnection:
+    """A sync SQLAlchemy connection behind the async interface the repositories use."""
+
+    def __init__(self, conn: SyncConnection) -> None:
+        self._conn = conn
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Rows:
+        return self._conn.execute(statement, parameters)
+
+    async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
+        return self._conn.scalar(statement, parameters)
+
+    async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
+        return function(self._conn)
 
 
 class SqliteBackend:
     name = "sqlite"
 
     def __init__(self, url: str) -> None:
-        # Writers queue on the write lock and use one connection at a time; the rest serve
-        # concurrent reads. Connections beyond the pool are opened and closed per use (a new
-        # SQLite connection and its pragmas cost more than the statement), so keep plenty.
-        self.engine = create_async_engine(
+        self.engine = create_engine(
             url,
-            pool_size=SQLITE_POOL_SIZE,
+            pool_size=POOL_SIZE,
             max_overflow=10,
             hide_parameters=True,
+            # The store is opened in one thread and may be used from another's event loop
+            # (a test client, the CLI); every use is still on one thread at a time.
+            connect_args={"check_same_thread": False},
         )
-        event.listen(self.engine.sync_engine, "connect", _on_connect)
-        event.listen(self.engine.sync_engine, "begin", _on_begin)
-        self._reader = self.engine.execution_options(**{_READ_ONLY: True})
+        event.listen(self.engine, "connect", _on_connect)
         self._write_lock = asyncio.Lock()
         database = make_url(url).database
         self._publisher_lock_path = (
@@ -58,17 +83,23 @@ class SqliteBackend:
         )
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        # One writer per process queues here instead of spinning in SQLite's busy handler.
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+    async def write(self) -> AsyncIterator[InlineConnection]:
+        # One writer per process queues here; BEGIN IMMEDIATE takes the file's write lock up
+        # front, so two writers never deadlock on a lock upgrade.
+        async with self._write_lock:
+            with self.engine.connect() as conn:
+                await _begin_immediate(conn)
+                with _transaction(conn):
+                    yield InlineConnection(conn)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._reader.begin() as conn:
-            yield conn
+    async def read(self) -> AsyncIterator[InlineConnection]:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            with _transaction(conn, commit=False):
+                yield InlineConnection(conn)
 
-    async def lock_relay(self, conn: AsyncConnection) -> bool:
+    async def lock_relay(self, conn: Connection) -> bool:
         # BEGIN IMMEDIATE already made this transaction the only writer.
         return True
 
@@ -86,7 +117,7 @@ class SqliteBackend:
             if fd is not None:
                 os.close(fd)
 
-    async def notify(self, conn: AsyncConnection, message: str) -> None:
+    async def notify(self, conn: Connection, message: str) -> None:
         # SQLite cannot signal another process: those sharing a file rely on polling.
         return None
 
@@ -94,7 +125,34 @@ class SqliteBackend:
         return nullcontext()
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        self.engine.dispose()
+
+
+async def _begin_immediate(conn: SyncConnection) -> None:
+    """Take the write lock; while another process holds it, wait without blocking the loop."""
+    deadline = monotonic() + WRITE_LOCK_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if "locked" not in str(error.orig) or monotonic() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+@contextmanager
+def _transaction(conn: SyncConnection, *, commit: bool = True) -> Iterator[None]:
+    """End the transaction begun by hand: COMMIT on a clean exit (ROLLBACK for reads), ROLLBACK
+    on an error or a cancellation."""
+    try:
+        yield
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK")
+        raise
+    conn.exec_driver_sql("COMMIT" if commit else "ROLLBACK")
 
 
 def _try_flock(path: str) -> int | None:

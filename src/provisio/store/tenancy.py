@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import NotFound
+from provisio.store.backend import Connection
 from provisio.store.tables import accounts, companies, organizations, tokens
 
 
@@ -30,7 +30,7 @@ class StoredToken:
 
 
 class TenancyRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add_company(self, uid: str, name: str, now: datetime) -> None:

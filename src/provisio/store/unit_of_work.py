@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.device import Device
 from provisio.domain.recipe import Recipe
-from provisio.store.backend import Backend, open_backend
+from provisio.store.backend import Backend, Connection, open_backend
 from provisio.store.contention import TRANSIENT_SQLSTATES, Contended
 from provisio.store.deliveries import DeliveryRepository
 from provisio.store.devices import DeviceRepository
@@ -26,7 +25,7 @@ from provisio.store.tenancy import TenancyRepository
 class UnitOfWork:
     """Repositories bound to one transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.recipes = RecipeRepository(conn)
         self.tenancy = TenancyRepository(conn)
