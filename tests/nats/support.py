@@ -6,11 +6,12 @@ unreachable or nats-server is missing; without it they skip.
 """
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +21,10 @@ from nats.aio.client import Client
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
+from provisio.nats.publisher import Publisher
 from provisio.nats.stream import connect
+from provisio.service.relay import Relay
+from provisio.store.unit_of_work import Store
 from tests.processes import Running, start, until
 
 NATS_URL = os.environ.get("PROVISIO_TEST_NATS_URL")
@@ -145,3 +149,17 @@ class PrivateNats:
         if self._process is not None:
             self._process.stop()
             self._process = None
+
+
+@contextlib.asynccontextmanager
+async def running(store: Store, publisher: Publisher) -> AsyncIterator[asyncio.Task[None]]:
+    """The relay and the publisher in the background (the publisher retrying while NATS is
+    away, as in production); yields the publisher's task."""
+    stop = asyncio.Event()
+    relay = asyncio.create_task(Relay(store, 0.05).run(stop))
+    publishing = asyncio.create_task(publisher.run(stop))
+    try:
+        yield publishing
+    finally:
+        stop.set()
+        await asyncio.gather(relay, publishing)

@@ -2,9 +2,7 @@
 on both engines: every event reaches the stream exactly once, in feed order."""
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from structlog.testing import capture_logs
@@ -12,26 +10,12 @@ from structlog.testing import capture_logs
 from provisio.background import background
 from provisio.nats.publisher import Publisher
 from provisio.nats.stream import MSG_ID, STREAM
-from provisio.service.relay import Relay
 from provisio.store.unit_of_work import Store
 from tests.conftest import settings_for
 from tests.nats.fleet import Fleet, feed
-from tests.nats.support import PrivateNats, settle, stream_messages
+from tests.nats.support import PrivateNats, running, settle, stream_messages
 
 WINDOW = 1.0
-
-
-@contextlib.asynccontextmanager
-async def _running(store: Store, publisher: Publisher) -> AsyncIterator[asyncio.Task[None]]:
-    """The relay and the publisher in the background; yields the publisher's task."""
-    stop = asyncio.Event()
-    relay = asyncio.create_task(Relay(store, 0.05).run(stop))
-    publishing = asyncio.create_task(publisher.run(stop))
-    try:
-        yield publishing
-    finally:
-        stop.set()
-        await asyncio.gather(relay, publishing)
 
 
 async def _published(url: str, count: int, stream: str = STREAM) -> list[str]:
@@ -48,7 +32,7 @@ async def test_events_committed_while_nats_is_down_are_published_once_in_order(
     publisher = Publisher(
         store, private_nats.url, duplicate_window=WINDOW, poll_interval=0.1, max_retry=0.2
     )
-    async with _running(store, publisher) as publishing:
+    async with running(store, publisher) as publishing:
         await fleet.create(3, position=False)
         assert await _published(private_nats.url, fleet.serials) == [
             e.event_id for e in await feed(store)
@@ -80,7 +64,7 @@ async def test_nats_unreachable_at_start_is_retried_and_logged_without_secrets(
         return len(logs)
 
     with capture_logs() as logs:
-        async with _running(store, publisher) as publishing:
+        async with running(store, publisher) as publishing:
             await settle(logged, lambda count: count >= 3)  # a few failed attempts
             private_nats.start()
             published = await _published(private_nats.url, fleet.serials)
