@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -18,6 +19,7 @@ from provisio.store import pg_listen
 from provisio.store.signal import Signal
 from provisio.store.unit_of_work import Store
 from tests.conftest import POSTGRES_URL
+from tests.support import plain_postgres_url
 
 pytestmark = pytest.mark.skipif(
     POSTGRES_URL is None, reason="PROVISIO_TEST_POSTGRES_URL is not set: NOTIFY is PostgreSQL's"
@@ -110,3 +112,20 @@ async def test_a_store_is_not_woken_twice_by_its_own_commit(stores: tuple[Store,
         assert await Relay(listener, NEVER).run_once()
         assert await _woken(writer.positions_assigned, positioned)
         assert not again.is_set()
+
+
+async def test_inserted_events_announce_themselves_signed_by_the_writer(
+    stores: tuple[Store, Store], postgres_database: str
+) -> None:
+    """The events trigger sends the wake in the INSERT's own round trip, signed with the
+    writing process's origin (so that process does not wake itself a second time)."""
+    writer, _ = stores
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    raw = await asyncpg.connect(plain_postgres_url(postgres_database))
+    try:
+        await raw.add_listener(pg_listen.CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+        await _create(writer)
+        message = await asyncio.wait_for(heard.get(), DEADLINE)
+    finally:
+        await raw.close()
+    assert message == f"{writer.backend.origin} events_committed"

@@ -1,11 +1,13 @@
 """The small interface each storage engine implements, and the choice of engine by URL."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import CursorResult, Executable
+
+from provisio.store.signal import Wake
 
 T = TypeVar("T")
 
@@ -32,6 +34,8 @@ class Backend(Protocol):
     """What differs between SQLite and PostgreSQL; everything else is shared SQLAlchemy Core."""
 
     name: str
+    origin: str
+    """Signs this process's notifications, so that its own commits do not wake it twice."""
 
     def write(self) -> AbstractAsyncContextManager[Connection]:
         """A write transaction: committed on exit, rolled back on error."""
@@ -47,8 +51,8 @@ class Backend(Protocol):
         another publisher has it. Held while publishing over the network, so it is not the
         write transaction (that would block every writer meanwhile)."""
 
-    async def notify(self, conn: Connection, message: str) -> None:
-        """Have `message` reach every process's `listen` when `conn`'s transaction commits
+    async def notify(self, conn: Connection, wakes: Collection[Wake]) -> None:
+        """Have `wakes` reach every other process's `listen` when `conn`'s transaction commits
         (nothing if it rolls back); a no-op where only one process uses the database."""
 
     def listen(self, hear: Callable[[str | None], None]) -> AbstractAsyncContextManager[None]:

@@ -1,7 +1,8 @@
 """PostgreSQL backend: asyncpg, READ COMMITTED, row locks and a transaction-scoped advisory lock."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from uuid import uuid4
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from provisio.store import pg_listen
 from provisio.store.backend import Connection
+from provisio.store.signal import Wake
 
 RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
 PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetStream at a time
@@ -26,8 +28,14 @@ class PostgresBackend:
         # Connections beyond the pool are opened per use and closed after it: at a few
         # milliseconds each (TLS negotiation included) that is dearer than the request, so the
         # pool holds what a busy API process uses at once (a request holds one at a time).
+        self.origin = uuid4().hex
         self.engine = create_async_engine(
-            url, pool_size=POOL_SIZE, max_overflow=20, hide_parameters=True
+            url,
+            pool_size=POOL_SIZE,
+            max_overflow=20,
+            hide_parameters=True,
+            # What the events trigger signs its notifications with (see `notify`).
+            connect_args={"server_settings": {"provisio.origin": self.origin}},
         )
         self._reader = self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -54,9 +62,13 @@ class PostgresBackend:
         async with self.engine.begin() as conn:
             yield await _try_lock(conn, PUBLISHER_LOCK_KEY)
 
-    async def notify(self, conn: Connection, message: str) -> None:
-        # Transactional: PostgreSQL delivers it at commit, and drops it on rollback.
-        await conn.execute(_NOTIFY, {"channel": pg_listen.CHANNEL, "message": message})
+    async def notify(self, conn: Connection, wakes: Collection[Wake]) -> None:
+        # Transactional: PostgreSQL delivers it at commit, and drops it on rollback. Inserted
+        # events announce themselves (a trigger, migration 0011): no round trip of their own.
+        others = sorted(set(wakes) - {Wake.EVENTS_COMMITTED})
+        if others:
+            message = f"{self.origin} {','.join(others)}"
+            await conn.execute(_NOTIFY, {"channel": pg_listen.CHANNEL, "message": message})
 
     def listen(self, hear: Callable[[str | None], None]) -> AbstractAsyncContextManager[None]:
         return pg_listen.listening(self._dsn, hear)

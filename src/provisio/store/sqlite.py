@@ -11,10 +11,11 @@ process holding the write lock — is taken asynchronously (`_begin_immediate`).
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from time import monotonic
 from typing import Any, TypeVar
+from uuid import uuid4
 
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Executable, create_engine, event
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from provisio.store.backend import Connection, Rows
+from provisio.store.signal import Wake
 
 T = TypeVar("T")
 
@@ -76,6 +78,7 @@ class SqliteBackend:
             connect_args={"check_same_thread": False},
         )
         event.listen(self.engine, "connect", _on_connect)
+        self.origin = uuid4().hex
         self._write_lock = asyncio.Lock()
         database = make_url(url).database
         self._publisher_lock_path = (
@@ -117,7 +120,7 @@ class SqliteBackend:
             if fd is not None:
                 os.close(fd)
 
-    async def notify(self, conn: Connection, message: str) -> None:
+    async def notify(self, conn: Connection, wakes: Collection[Wake]) -> None:
         # SQLite cannot signal another process: those sharing a file rely on polling.
         return None
 

@@ -3,7 +3,6 @@
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from uuid import uuid4
 
 from sqlalchemy.exc import DBAPIError
 
@@ -66,8 +65,6 @@ class Store:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.signals = {wake: Signal() for wake in Wake}
-        self._origin = uuid4().hex
-        """Signs this store's notifications, so its own commits do not wake it twice."""
 
     @property
     def events_committed(self) -> Signal:
@@ -94,7 +91,7 @@ class Store:
                 yield uow
                 await uow.collect_events()
                 if uow.wakes:
-                    await self.backend.notify(conn, f"{self._origin} {','.join(uow.wakes)}")
+                    await self.backend.notify(conn, uow.wakes)
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
                 raise Contended("a concurrent change got in the way; try again") from error
@@ -114,7 +111,7 @@ class Store:
                 signal.notify()
             return
         origin, _, names = message.partition(" ")
-        if origin == self._origin:
+        if origin == self.backend.origin:
             return
         for name in names.split(","):
             try:
