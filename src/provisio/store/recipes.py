@@ -80,15 +80,11 @@ def _from_row(row: Row[Any]) -> Recipe:
     )
 
 
-def _by_uid(*, for_update: bool) -> Any:
-    query = select(recipes).where(
-        recipes.c.uid == bindparam("uid"),
-        recipes.c.organization_uid.in_(bindparam("organization_uids", expanding=True)),
-    )
-    return query.with_for_update() if for_update else query
+_BY_UID = select(recipes).where(recipes.c.uid == bindparam("uid"))
+"""By the unique uid alone; the tenant check is made on the row (an IN over the caller's
+organizations cost more to bind than the lookup itself)."""
+_BY_UID_LOCKED = _BY_UID.with_for_update()
 
-
-_BY_UID = {locking: _by_uid(for_update=locking) for locking in (False, True)}
 _DELETE = delete(recipes).where(recipes.c.uid == bindparam("uid"))
 _UPDATE = update(recipes).where(recipes.c.uid == bindparam("stored_uid"))
 """Built once and run with the row as parameters: building `.values(row)` per call costs more
@@ -109,9 +105,9 @@ class RecipeRepository:
     async def get(
         self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
     ) -> Recipe:
-        parameters = {"uid": uid, "organization_uids": list(organization_uids)}
-        row = (await self._conn.execute(_BY_UID[for_update], parameters)).first()
-        if row is None:
+        query = _BY_UID_LOCKED if for_update else _BY_UID
+        row = (await self._conn.execute(query, {"uid": uid})).first()
+        if row is None or row.organization_uid not in organization_uids:
             raise NotFound(_NOT_FOUND)
         return self._track(row)
 

@@ -11,8 +11,9 @@ process holding the write lock — is taken asynchronously (`_begin_immediate`).
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from time import monotonic
 from typing import Any, TypeVar
 from uuid import uuid4
@@ -20,9 +21,9 @@ from uuid import uuid4
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from provisio.store.backend import Connection, Rows
+from provisio.store.contention import Contended
 from provisio.store.signal import Wake
 
 T = TypeVar("T")
@@ -80,6 +81,7 @@ class SqliteBackend:
         event.listen(self.engine, "connect", _on_connect)
         self.origin = uuid4().hex
         self._write_lock = asyncio.Lock()
+        self._writer: SyncConnection | None = None
         database = make_url(url).database
         self._publisher_lock_path = (
             f"{database}.publisher-lock" if database and database != ":memory:" else None
@@ -87,20 +89,42 @@ class SqliteBackend:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[InlineConnection]:
-        # One writer per process queues here; BEGIN IMMEDIATE takes the file's write lock up
-        # front, so two writers never deadlock on a lock upgrade.
+        # One writer per process queues here, on the one connection kept for writing (taking
+        # it from the pool and giving it back cost more than the statements of an update);
+        # BEGIN IMMEDIATE takes the file's write lock up front, so two writers never deadlock
+        # on a lock upgrade.
         async with self._write_lock:
-            with self.engine.connect() as conn:
-                await _begin_immediate(conn)
-                with _transaction(conn):
-                    yield InlineConnection(conn)
+            if self._writer is None:
+                self._writer = self.engine.connect()
+            conn = self._writer
+            driver = _driver(conn)
+            await _begin_immediate(driver)
+            try:
+                yield InlineConnection(conn)
+            except BaseException:
+                self._end(driver, commit=False)
+                raise
+            self._end(driver, commit=True)
+
+    def _end(self, driver: sqlite3.Connection, *, commit: bool) -> None:
+        """COMMIT or ROLLBACK; a connection that cannot even do that is replaced."""
+        try:
+            driver.commit() if commit else driver.rollback()
+        except BaseException:
+            if self._writer is not None:
+                self._writer.invalidate()
+                self._writer = None
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[InlineConnection]:
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN")
-            with _transaction(conn, commit=False):
+            driver = _driver(conn)
+            driver.execute("BEGIN")
+            try:
                 yield InlineConnection(conn)
+            finally:
+                driver.rollback()
 
     async def lock_relay(self, conn: Connection) -> bool:
         # BEGIN IMMEDIATE already made this transaction the only writer.
@@ -128,34 +152,36 @@ class SqliteBackend:
         return nullcontext()
 
     async def dispose(self) -> None:
+        async with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.engine.dispose()
 
 
-async def _begin_immediate(conn: SyncConnection) -> None:
+def _driver(conn: SyncConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under `conn`: transactions are begun and ended on it directly
+    (`isolation_level = None`: the driver itself never begins one)."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+async def _begin_immediate(driver: sqlite3.Connection) -> None:
     """Take the write lock; while another process holds it, wait without blocking the loop."""
     deadline = monotonic() + WRITE_LOCK_TIMEOUT
     pause = 0.001
     while True:
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
             return
-        except OperationalError as error:
-            if "locked" not in str(error.orig) or monotonic() > deadline:
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
                 raise
+        if monotonic() > deadline:
+            raise Contended("the database is busy (another process holds its write lock)")
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.1)
-
-
-@contextmanager
-def _transaction(conn: SyncConnection, *, commit: bool = True) -> Iterator[None]:
-    """End the transaction begun by hand: COMMIT on a clean exit (ROLLBACK for reads), ROLLBACK
-    on an error or a cancellation."""
-    try:
-        yield
-    except BaseException:
-        conn.exec_driver_sql("ROLLBACK")
-        raise
-    conn.exec_driver_sql("COMMIT" if commit else "ROLLBACK")
 
 
 def _try_flock(path: str) -> int | None:
