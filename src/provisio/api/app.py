@@ -21,6 +21,7 @@ from provisio.api.routes import (
 )
 from provisio.background import background as run_background
 from provisio.logs import configure_logging
+from provisio.service.tenancy import Authenticator
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
@@ -46,6 +47,7 @@ def create_app(
         if run_migrations:
             await migrate(store.backend)
         app.state.store = store
+        app.state.authenticator = Authenticator(store)
         app.state.draining = asyncio.Event()
         try:
             async with store.listening():

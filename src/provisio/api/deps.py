@@ -7,7 +7,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from provisio.domain.errors import Unauthenticated
-from provisio.service.tenancy import Principal, authenticate
+from provisio.service.tenancy import Authenticator, Principal
 from provisio.settings import Settings
 from provisio.store.unit_of_work import Store
 
@@ -30,15 +30,22 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_principal(
-    store: Annotated[Store, Depends(get_store)],
-    header: Annotated[str | None, Security(_x_auth)],
-) -> Principal:
-    return await authenticate(store, header)
+def get_authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_principal(
+    authenticator: Annotated[Authenticator, Depends(get_authenticator)],
+    header: Annotated[str | None, Security(_x_auth)],
+) -> Principal:
+    return await authenticator.authenticate(header)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
