@@ -10,6 +10,7 @@ from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
+from provisio.api.rate_limits import RateLimits
 from provisio.api.routes import (
     devices,
     events,
@@ -68,6 +69,7 @@ def create_app(
         responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits.of(settings)
     errors.install(app)
     app.add_middleware(
         BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes
