@@ -2,7 +2,8 @@
 drops the cache at once in this process and, on PostgreSQL, in every other process."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -10,8 +11,10 @@ from provisio.domain.errors import Unauthenticated
 from provisio.domain.ids import new_uid
 from provisio.service import tenancy
 from provisio.service.tenancy import Authenticator
+from provisio.store.backend import open_backend
+from provisio.store.migrate import migrate
 from provisio.store.signal import Wake
-from provisio.store.unit_of_work import Store
+from provisio.store.unit_of_work import Store, UnitOfWork
 from tests.conftest import POSTGRES_URL
 
 TTL = 5.0
@@ -74,6 +77,40 @@ async def test_a_revocation_in_this_process_drops_the_cache_at_once(store: Store
     await tenancy.revoke_organization_token(store, admin, made.organization_uid, made.token.id)
     with pytest.raises(Unauthenticated):
         await authenticator.authenticate(made.token.header)
+
+
+class RevokedDuringARead(Store):
+    """A store on which, while one read runs, a revocation commits and (`meanwhile`) another
+    request is authenticated."""
+
+    meanwhile: Callable[[], Awaitable[object]] | None = None
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[UnitOfWork]:
+        async with super().reader() as uow:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            if meanwhile is not None:
+                self.signals[Wake.TOKENS_REVOKED].notify()
+                await meanwhile()
+            yield uow
+
+
+async def test_a_lookup_read_while_a_token_was_revoked_is_not_kept(database_url: str) -> None:
+    """The row read may predate the revocation: it serves its own request but is not cached,
+    even when another request has emptied the cache in the meantime."""
+    store = RevokedDuringARead(open_backend(database_url))
+    try:
+        await migrate(store.backend)
+        made, other = await _bootstrap(store), await _bootstrap(store)
+        authenticator = Authenticator(store, ttl=TTL, clock=FrozenClock())
+        await authenticator.authenticate(other.token.header)
+        store.meanwhile = lambda: authenticator.authenticate(other.token.header)
+        await authenticator.authenticate(made.token.header)
+        await _delete_quietly(store, made)
+        with pytest.raises(Unauthenticated):
+            await authenticator.authenticate(made.token.header)
+    finally:
+        await store.close()
 
 
 @pytest.fixture
