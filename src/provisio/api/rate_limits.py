@@ -20,7 +20,7 @@ PRUNE_AT = 10_000
 """Buckets kept before refilled ones (the same as no bucket at all) are dropped."""
 
 
-def too_many(what: str, wait: float) -> HTTPException:
+def _too_many(what: str, wait: float) -> HTTPException:
     """A 429 whose `Retry-After` (whole seconds, at least 1) is when one more will pass."""
     seconds = max(1, math.ceil(wait))
     return HTTPException(
@@ -43,13 +43,13 @@ class TokenBuckets:
     def check(self, key: str) -> None:
         """429 if `key` has no token left; spends nothing."""
         if self._rate is not None:
-            self._level(key, self._clock())
+            self._available(key, self._clock())
 
     def spend(self, key: str) -> None:
         """Spend one of `key`'s tokens, or 429 (spending nothing) if it has none left."""
         if self._rate is not None:
             now = self._clock()
-            self._buckets[key] = (self._level(key, now) - 1, now)
+            self._buckets[key] = (self._available(key, now) - 1, now)
             self._prune(now)
 
     def give_back(self, key: str) -> None:
@@ -66,14 +66,14 @@ class TokenBuckets:
         yield
         self.give_back(key)
 
-    def _level(self, key: str, now: float) -> float:
+    def _available(self, key: str, now: float) -> float:
         """`key`'s tokens now; 429 if fewer than one."""
         assert self._rate is not None
         rate = self._rate
         tokens, counted = self._buckets.get(key, (rate.burst, now))
         level = min(rate.burst, tokens + (now - counted) * rate.per_second)
         if level < 1:
-            raise too_many(self._what, (1 - level) / rate.per_second)
+            raise _too_many(self._what, (1 - level) / rate.per_second)
         return level
 
     def _prune(self, now: float) -> None:
