@@ -22,7 +22,7 @@ from provisio.domain.events import Event
 from provisio.domain.identifiers import MAC_HINT
 from provisio.domain.recipe import MAX_TAGS, MAX_TEXT, Recipe
 from provisio.domain.status import RecipeStatus
-from provisio.store.tenancy import Organization, StoredToken
+from provisio.store.tenancy import Organization
 
 UID_RE = r"^[0-9a-f]{32}$"
 MAC_RE = (
@@ -200,10 +200,6 @@ class SecurityTokenListed(ResponseBody):
     id: str
     name: str
     created_at: Timestamp
-
-    @classmethod
-    def of(cls, token: StoredToken) -> "SecurityTokenListed":
-        return cls(id=token.id, name=token.name, created_at=token.created_at)
 
 
 class FeedItem(BaseModel):

@@ -55,7 +55,7 @@ async def list_security_tokens(
 ) -> list[SecurityTokenListed]:
     """The organization's tokens, oldest first, without their secrets."""
     tokens = await tenancy.list_organization_tokens(store, principal, uid)
-    return [SecurityTokenListed.of(token) for token in tokens]
+    return [SecurityTokenListed.model_validate(token, from_attributes=True) for token in tokens]
 
 
 @router.delete("/{uid}/security-token/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
