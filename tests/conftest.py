@@ -85,7 +85,12 @@ DEVICE_KEY = "fleet-device-key-for-tests"
 
 
 def settings_for(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"relay_poll_interval": 0.05, "device_key": DEVICE_KEY}
+    """Test settings: many requests with one token, so no per-token rate limit."""
+    values: dict[str, object] = {
+        "relay_poll_interval": 0.05,
+        "device_key": DEVICE_KEY,
+        "rate_limit": None,
+    }
     return Settings(database_url=database_url, **{**values, **overrides})  # type: ignore[arg-type]
 
 

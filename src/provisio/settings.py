@@ -1,14 +1,59 @@
 """All configuration in one place, read from PROVISIO_* environment variables."""
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from provisio.domain.brands import BrandRules, Requirement
 from provisio.logs import LogFormat
 from provisio.webhooks.schedule import DEFAULT_SCHEDULE, RetrySchedule, parse_schedule
 from provisio.webhooks.url_policy import UrlPolicy, parse_networks
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate limit: `count` per `period` seconds on average, up to `burst` at once."""
+
+    count: float
+    burst: int
+    period: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.period
+
+
+RATE_FORMAT = "expected <rate>/<burst> (e.g. 100/400), or 0 to turn the limit off"
+
+
+def _rate_per(period: float) -> Callable[[object], object]:
+    """Reads `<rate>/<burst>` (`rate` per `period` seconds), or `0`: no limit (None)."""
+
+    def parse(value: object) -> object:
+        if not isinstance(value, str):
+            return value  # already a Rate, or None
+        text = value.strip()
+        if text == "0":
+            return None
+        count, _, burst = text.partition("/")
+        try:
+            rate = Rate(float(count), int(burst), period)
+        except ValueError:
+            raise ValueError(RATE_FORMAT) from None
+        if not (math.isfinite(rate.count) and rate.count > 0 and rate.burst >= 1):
+            raise ValueError(RATE_FORMAT)
+        return rate
+
+    return parse
+
+
+RatePerSecond = Annotated[Rate | None, NoDecode, BeforeValidator(_rate_per(1.0))]
+RatePerMinute = Annotated[Rate | None, NoDecode, BeforeValidator(_rate_per(60.0))]
 
 
 class Settings(BaseSettings):
@@ -32,6 +77,12 @@ class Settings(BaseSettings):
     relay_poll_interval: float = Field(default=0.5, gt=0)
     feed_max_wait: float = Field(default=60.0, gt=0)
     log_format: LogFormat = "console"
+    rate_limit: RatePerSecond = Rate(100, 400, 1.0)
+    """Requests per second per token."""
+    pairing_rate_limit: RatePerMinute = Rate(10, 20, 60.0)
+    """Failed verification-code attempts per minute per organization."""
+    device_key_rate_limit: RatePerMinute = Rate(10, 20, 60.0)
+    """Missing or wrong device keys per minute per source address."""
 
     @field_validator("retry_schedule")
     @classmethod

@@ -318,8 +318,12 @@ async def _seed(database_url: str) -> RunningApp:
         assert not any(registration.device.paired for registration in unpaired)
     finally:
         await store.close()
-    # Long-polls wait at most 0.1 s, so `wait=60` cases do not stall the run.
-    settings = settings_for(database_url, feed_max_wait=0.1)
+    # Long-polls wait at most 0.1 s, so `wait=60` cases do not stall the run. No limit on wrong
+    # device keys or codes: schemathesis sends hundreds, which would turn the answers it checks
+    # into 429s (the limits have tests of their own).
+    settings = settings_for(
+        database_url, feed_max_wait=0.1, device_key_rate_limit=None, pairing_rate_limit=None
+    )
     assert settings.device_key is not None
     return RunningApp(
         app=create_app(settings),

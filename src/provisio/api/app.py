@@ -10,6 +10,7 @@ from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
+from provisio.api.rate_limits import RateLimits
 from provisio.api.routes import (
     devices,
     events,
@@ -21,6 +22,7 @@ from provisio.api.routes import (
 )
 from provisio.background import background as run_background
 from provisio.logs import configure_logging
+from provisio.service.tenancy import Authenticator
 from provisio.settings import Settings
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
@@ -46,6 +48,7 @@ def create_app(
         if run_migrations:
             await migrate(store.backend)
         app.state.store = store
+        app.state.authenticator = Authenticator(store)
         app.state.draining = asyncio.Event()
         try:
             async with store.listening():
@@ -66,6 +69,7 @@ def create_app(
         responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits.of(settings)
     errors.install(app)
     app.add_middleware(
         BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from provisio.api.rate_limits import RateLimits
 from provisio.domain.errors import Unauthenticated
-from provisio.service.tenancy import Principal, authenticate
+from provisio.service.tenancy import Authenticator, Principal
 from provisio.settings import Settings
 from provisio.store.unit_of_work import Store
 
@@ -31,26 +32,54 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_principal(
-    store: Annotated[Store, Depends(get_store)],
-    header: Annotated[str | None, Security(_x_auth)],
-) -> Principal:
-    return await authenticate(store, header)
+async def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+async def get_authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+async def get_principal(
+    authenticator: Annotated[Authenticator, Depends(get_authenticator)],
+    limits: RateLimitsDep,
+    header: Annotated[str | None, Security(_x_auth)],
+) -> Principal:
+    """The token's holder, within the token's request rate (429 beyond it)."""
+    principal = await authenticator.authenticate(header)
+    limits.requests.spend(principal.token_id)
+    return principal
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 async def require_device_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(_x_device_key)]
+    request: Request,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+    key: Annotated[str | None, Security(_x_device_key)],
 ) -> None:
-    """Device agents prove they belong to the fleet with the shared `PROVISIO_DEVICE_KEY`."""
+    """Device agents prove they belong to the fleet with the shared `PROVISIO_DEVICE_KEY`.
+
+    Only missing or wrong keys count against the source address; once its allowance is spent,
+    the address is answered 429 before its key is even compared, so that guesses cannot go on
+    at any rate. A fleet sending the right key spends nothing.
+    """
     expected = settings.device_key
     if expected is None:
         raise Unauthenticated("device registration is off: PROVISIO_DEVICE_KEY is not set")
+    source = request.client.host if request.client else ""
+    limits.wrong_device_keys.check(source)
     if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+        limits.wrong_device_keys.spend(source)
         raise Unauthenticated("missing or wrong X-Device-Key")
 
 

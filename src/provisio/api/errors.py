@@ -123,5 +123,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _described("Request body too large"),
     415: _described("Unsupported content type"),
     422: _described("Validation failed; details name each field"),
+    429: _described("Rate limit reached; Retry-After says when to try again"),
 }
 """Declared on every route so the OpenAPI schema matches what the API answers."""

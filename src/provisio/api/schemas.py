@@ -1,6 +1,6 @@
 """Wire models of the REST API: strict requests (no coercion, no unknown fields) and responses."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     TypeAdapter,
     WithJsonSchema,
@@ -38,6 +39,15 @@ PATTERN_MESSAGES.update(
 )
 
 Uid = Annotated[str, StringConstraints(pattern=UID_RE)]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(
+        lambda moment: moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+        return_type=str,
+    ),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A date as signageOS sends it: UTC, three fraction digits, `Z`."""
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NON_BLANK_RE)]
 Mac = Annotated[str, StringConstraints(pattern=MAC_RE)]
 TagList = Annotated[list[Uid], Field(max_length=MAX_TAGS)]
@@ -182,6 +192,14 @@ class SecurityTokenOut(ResponseBody):
     id: str
     name: str
     security_token: str
+
+
+class SecurityTokenListed(ResponseBody):
+    """A token as listed: never its secret (only a hash of it is stored)."""
+
+    id: str
+    name: str
+    created_at: Timestamp
 
 
 class FeedItem(BaseModel):

@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,8 +12,16 @@ from provisio.domain.aggregate import Actor
 from provisio.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from provisio.domain.events import Originator, Owner
 from provisio.domain.ids import is_uid, new_uid
-from provisio.store.tenancy import Organization, TenancyRepository
+from provisio.store.signal import Wake
+from provisio.store.tenancy import Organization, StoredToken, TenancyRepository
 from provisio.store.unit_of_work import Store, UnitOfWork
+
+AUTH_CACHE_SECONDS = 5.0
+"""How long a token's lookup is reused. A revocation empties every process's cache at once
+(PostgreSQL notifies the others); this bounds only what a missed notification, or several
+processes on one SQLite file, could keep alive."""
+AUTH_CACHE_SIZE = 10_000
+"""Cached lookups kept before expired ones are dropped."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,10 @@ class Principal:
             parent_company_uid=self.company_uid,
         )
         return Actor(owner=owner, originator=originator)
+
+    @classmethod
+    def of(cls, token: StoredToken) -> "Principal":
+        return cls(token.id, token.account_id, token.company_uid, token.organization_uid)
 
     def require_account_token(self) -> None:
         if self.organization_uid is not None:
@@ -104,16 +118,86 @@ async def issue_account_token(store: Store, account_id: int, name: str) -> Issue
         return await _issue(uow.tenancy, name, account_id, None)
 
 
-async def authenticate(store: Store, header: str | None) -> Principal:
-    """`X-Auth: <tokenId>:<tokenSecret>` → the principal; any mismatch is a plain 401."""
+def _credentials(header: str | None) -> tuple[str, str]:
+    """`X-Auth: <tokenId>:<tokenSecret>` → (token id, secret); a token id that cannot exist
+    is refused without a database read."""
     if not header or ":" not in header:
         raise Unauthenticated("missing or malformed X-Auth header (expected tokenId:tokenSecret)")
     token_id, secret = header.split(":", 1)
-    async with store.reader() as uow:
-        stored = await uow.tenancy.find_token(token_id.strip())
-    if stored is None or not hmac.compare_digest(stored.secret_hash, _hash(secret.strip())):
+    if not is_uid(token_id.strip()):
         raise Unauthenticated("invalid token")
-    return Principal(stored.id, stored.account_id, stored.company_uid, stored.organization_uid)
+    return token_id.strip(), secret.strip()
+
+
+def _verified(token: StoredToken | None, secret: str) -> Principal:
+    """The token's principal if `secret` is its secret (compared in constant time)."""
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
+        raise Unauthenticated("invalid token")
+    return Principal.of(token)
+
+
+async def _find_token(store: Store, token_id: str) -> StoredToken | None:
+    async with store.reader() as uow:
+        return await uow.tenancy.find_token(token_id)
+
+
+async def authenticate(store: Store, header: str | None) -> Principal:
+    """`X-Auth: <tokenId>:<tokenSecret>` → the principal; any mismatch is a plain 401."""
+    token_id, secret = _credentials(header)
+    return _verified(await _find_token(store, token_id), secret)
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    token: StoredToken
+    expires: float
+
+
+class Authenticator:
+    """Authenticates requests from a short in-process cache of token lookups, so that a request
+    does not pay a read transaction to learn who sent it.
+
+    The secret is checked against the stored hash on every request; only the lookup is reused.
+    A revocation (`Wake.TOKENS_REVOKED`, raised by this process's commits and, on PostgreSQL,
+    by every other process's) empties the cache before the next request is authenticated.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float = AUTH_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._clock = clock
+        self._revocations = store.signals[Wake.TOKENS_REVOKED]
+        self._since = self._revocations.ticket()
+        """Set once a token is revoked after the cache was last emptied."""
+        self._lookups: dict[str, _Lookup] = {}
+
+    async def authenticate(self, header: str | None) -> Principal:
+        token_id, secret = _credentials(header)
+        if self._since.is_set():
+            self._lookups.clear()
+            self._since = self._revocations.ticket()
+        now = self._clock()
+        cached = self._lookups.get(token_id)
+        if cached is not None and cached.expires > now:
+            return _verified(cached.token, secret)
+        since = self._since
+        token = await _find_token(self._store, token_id)
+        if token is not None and not since.is_set():  # not revoked while it was read
+            self._remember(token_id, _Lookup(token, now + self._ttl), now)
+        return _verified(token, secret)
+
+    def _remember(self, token_id: str, lookup: _Lookup, now: float) -> None:
+        if len(self._lookups) >= AUTH_CACHE_SIZE:
+            self._lookups = {k: v for k, v in self._lookups.items() if v.expires > now}
+            if len(self._lookups) >= AUTH_CACHE_SIZE:
+                self._lookups.clear()
+        self._lookups[token_id] = lookup
 
 
 async def scope(uow: UnitOfWork, principal: Principal, organization_uid: str | None) -> list[str]:
@@ -174,3 +258,26 @@ async def create_organization_token(
     async with store.unit_of_work() as uow:
         await scope(uow, principal, organization_uid)
         return await _issue(uow.tenancy, name, principal.account_id, organization_uid)
+
+
+async def list_organization_tokens(
+    store: Store, principal: Principal, organization_uid: str
+) -> list[StoredToken]:
+    """The organization's tokens (secrets are not stored, only their hashes)."""
+    async with store.reader() as uow:
+        await scope(uow, principal, organization_uid)
+        return await uow.tenancy.tokens_of(organization_uid)
+
+
+async def revoke_organization_token(
+    store: Store, principal: Principal, organization_uid: str, token_id: str
+) -> None:
+    """Delete the token; from the next request on, it authenticates nothing. An account token
+    revokes any token of its company's organizations, an organization token only itself."""
+    if principal.organization_uid is not None and token_id != principal.token_id:
+        raise Forbidden("an organization token can revoke only itself; this needs an account token")
+    async with store.unit_of_work() as uow:
+        await scope(uow, principal, organization_uid)
+        if not is_uid(token_id) or not await uow.tenancy.delete_token(token_id, organization_uid):
+            raise NotFound("security token not found")
+        uow.wakes.add(Wake.TOKENS_REVOKED)

@@ -14,6 +14,8 @@ class Wake(StrEnum):
     """New feed positions (feed long-polls, the JetStream publisher)."""
     DELIVERIES_QUEUED = "deliveries_queued"
     """Webhook deliveries are due (the dispatcher)."""
+    TOKENS_REVOKED = "tokens_revoked"
+    """API tokens were revoked (every process drops its cached token lookups)."""
 
 
 class Signal:

@@ -4,7 +4,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, delete, insert, select
+from sqlalchemy.engine import Row
 
 from provisio.domain.errors import NotFound
 from provisio.store.backend import Connection
@@ -27,6 +28,25 @@ class StoredToken:
     company_uid: str
     organization_uid: str | None
     secret_hash: str
+    created_at: datetime
+
+
+def _token_query() -> Select[tuple[object, ...]]:
+    return select(tokens, accounts.c.company_uid).join(
+        accounts, accounts.c.id == tokens.c.account_id
+    )
+
+
+def _token(row: Row[tuple[object, ...]]) -> StoredToken:
+    return StoredToken(
+        id=row.id,
+        name=row.name,
+        account_id=row.account_id,
+        company_uid=row.company_uid,
+        organization_uid=row.organization_uid,
+        secret_hash=row.secret_hash,
+        created_at=row.created_at,
+    )
 
 
 class TenancyRepository:
@@ -80,22 +100,26 @@ class TenancyRepository:
         return (await self._conn.execute(query)).first() is not None
 
     async def find_token(self, token_id: str) -> StoredToken | None:
+        row = (await self._conn.execute(_token_query().where(tokens.c.id == token_id))).first()
+        return None if row is None else _token(row)
+
+    async def tokens_of(self, organization_uid: str) -> list[StoredToken]:
+        """The organization's tokens, oldest first."""
         query = (
-            select(tokens, accounts.c.company_uid)
-            .join(accounts, accounts.c.id == tokens.c.account_id)
-            .where(tokens.c.id == token_id)
+            _token_query()
+            .where(tokens.c.organization_uid == organization_uid)
+            .order_by(tokens.c.created_at, tokens.c.id)
         )
-        row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        return StoredToken(
-            id=row.id,
-            name=row.name,
-            account_id=row.account_id,
-            company_uid=row.company_uid,
-            organization_uid=row.organization_uid,
-            secret_hash=row.secret_hash,
+        return [_token(row) for row in await self._conn.execute(query)]
+
+    async def delete_token(self, token_id: str, organization_uid: str) -> bool:
+        """Delete one of the organization's tokens; False if it has no such token."""
+        result = await self._conn.execute(
+            delete(tokens).where(
+                tokens.c.id == token_id, tokens.c.organization_uid == organization_uid
+            )
         )
+        return result.rowcount == 1
 
     async def organizations_of(self, company_uid: str) -> list[Organization]:
         query = (

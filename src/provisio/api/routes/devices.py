@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from provisio.api.deps import DeviceKeyDep, PrincipalDep, StoreDep
+from provisio.api.deps import DeviceKeyDep, PrincipalDep, RateLimitsDep, StoreDep
 from provisio.api.device_models import (
     DeviceOut,
     DeviceRegistration,
@@ -36,12 +36,21 @@ async def register(body: DeviceRegistration, store: StoreDep) -> RegistrationOut
 
 @router.post("/verification", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
 async def pair_by_code(
-    body: VerificationCreate, response: Response, store: StoreDep, principal: PrincipalDep
+    body: VerificationCreate,
+    response: Response,
+    store: StoreDep,
+    principal: PrincipalDep,
+    limits: RateLimitsDep,
 ) -> DeviceOut:
-    """Pair an unpaired device by the verification code it shows."""
-    device = await use_cases.pair_by_code(
-        store, principal, body.verification_hash, body.organization_uid
-    )
+    """Pair an unpaired device by the verification code it shows. Failed attempts are limited
+    per organization (`PROVISIO_PAIRING_RATE_LIMIT`): codes cannot be guessed at any rate."""
+    # Keyed within the token's company: naming another company's organization cannot spend
+    # that organization's attempts.
+    organization = body.organization_uid or principal.organization_uid
+    with limits.pairing.attempt(f"{principal.company_uid}/{organization}"):
+        device = await use_cases.pair_by_code(
+            store, principal, body.verification_hash, body.organization_uid
+        )
     response.headers["Location"] = f"{router.prefix}/{device.uid}"
     return DeviceOut.of(device)
 

@@ -1,4 +1,4 @@
-"""`/v1/organization`: list and create organizations, issue organization tokens."""
+"""`/v1/organization`: list and create organizations; issue, list and revoke their tokens."""
 
 from fastapi import APIRouter, Response, status
 
@@ -7,6 +7,7 @@ from provisio.api.schemas import (
     OrganizationCreate,
     OrganizationOut,
     SecurityTokenCreate,
+    SecurityTokenListed,
     SecurityTokenOut,
 )
 from provisio.service import tenancy
@@ -46,3 +47,21 @@ async def create_security_token(
     token = await tenancy.create_organization_token(store, principal, uid, body.name)
     response.headers["Location"] = f"{router.prefix}/{uid}/security-token/{token.id}"
     return SecurityTokenOut(id=token.id, name=token.name, security_token=token.secret)
+
+
+@router.get("/{uid}/security-token")
+async def list_security_tokens(
+    uid: str, store: StoreDep, principal: PrincipalDep
+) -> list[SecurityTokenListed]:
+    """The organization's tokens, oldest first, without their secrets."""
+    tokens = await tenancy.list_organization_tokens(store, principal, uid)
+    return [SecurityTokenListed.model_validate(token, from_attributes=True) for token in tokens]
+
+
+@router.delete("/{uid}/security-token/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_security_token(
+    uid: str, token_id: str, store: StoreDep, principal: PrincipalDep
+) -> None:
+    """Revoke the token at once: its very next request is a 401. An account token revokes any
+    of the organization's tokens; an organization token only itself."""
+    await tenancy.revoke_organization_token(store, principal, uid, token_id)
