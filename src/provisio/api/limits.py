@@ -8,6 +8,8 @@ from provisio.api.errors import error_response
 JSON = "application/json"
 CSV = "text/csv"
 BULK_SUFFIX = "/provisioning-recipe/bulk"
+_READ = frozenset({b"content-length", b"transfer-encoding", b"content-type"})
+"""The only headers this middleware looks at (decoding them all cost more than its checks)."""
 
 
 class BodyLimits:
@@ -26,7 +28,11 @@ class BodyLimits:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = {  # ASGI servers give header names in lower case
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _READ
+        }
         bulk = scope["path"].endswith(BULK_SUFFIX)
         limit = self.max_bulk_bytes if bulk else self.max_body_bytes
         length = headers.get("content-length")
