@@ -69,13 +69,9 @@ async def register_device(store: Store, report: DeviceReport) -> Registration:
 async def _register(store: Store, report: DeviceReport) -> Registration:
     now = datetime.now(UTC)
     async with store.unit_of_work() as uow:
-        known_device = await uow.devices.identify(report)
-        held = await uow.devices.macs_held_elsewhere(
-            report.brand_key,
-            report.mac_addresses,
-            known_device.uid if known_device is not None else None,
-        )
-        free = [mac for mac in report.mac_addresses if mac not in held]
+        identification = await uow.devices.identify(report)
+        known_device = identification.device
+        free = [mac for mac in report.mac_addresses if mac not in identification.held_elsewhere]
         if known_device is None:
             device = Device.first_registration(
                 new_uid(), report, free, new_verification_hash(), now
