@@ -131,14 +131,15 @@ async def _system_actors(
 async def pair_by_code(
     store: Store, principal: Principal, code: str, organization_uid: str | None
 ) -> Device:
-    """Pair an unpaired device to an organization by the code it shows."""
+    """Pair an unpaired device to an organization by the code it shows. A device paired
+    elsewhere answers as a code no device shows: a stranger learns nothing from a code."""
     async with store.unit_of_work() as uow:
         organization = await target_organization(uow, principal, organization_uid)
         device = await uow.devices.by_verification_hash(normalise_verification_hash(code))
-        if device is None:
+        if device is None or device.organization_uid not in (None, organization):
             raise NotFound("no device shows this verification code")
         if device.paired:
-            raise Conflict("this device is already paired; it must be deprovisioned first")
+            raise Conflict("this device is already paired to this organization")
         device.pair(principal.actor(organization), datetime.now(UTC))
         await uow.devices.save(device)
         return device
