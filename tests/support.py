@@ -76,3 +76,25 @@ def fetch_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 def stored_event_bodies(url: str) -> list[bytes]:
     """Every event in the database, whatever its state (positioned or not)."""
     return [bytes(row[0]) for row in fetch_rows(url, "SELECT body FROM events ORDER BY id")]
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def query_plan(conn: Any, statement: Any, params: dict[str, Any]) -> str:
+    """The plan the engine runs `statement` with; on PostgreSQL the generic plan of a prepared
+    statement (the one asyncpg's statement cache ends up with), which cannot lean on the values."""
+    expanded = statement.compile(dialect=conn.dialect).construct_expanded_state(params)
+    sql, ordered = expanded.statement, expanded.positional_parameters
+    if conn.dialect.name == "postgresql":
+        name = f"provisio_plan_{uuid.uuid4().hex}"
+        await conn.exec_driver_sql(f"PREPARE {name} AS {sql}")
+        await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        arguments = ", ".join(_literal(value) for value in ordered)
+        rows = await conn.exec_driver_sql(f"EXPLAIN EXECUTE {name}({arguments})")
+    else:
+        rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ordered)
+    return "\n".join(str(row[-1]) for row in rows)
