@@ -14,6 +14,7 @@ import structlog
 from bench.delivery import compare_delivery
 from bench.embedded import EmbeddedPlan, Layout, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
+from bench.matching import compare_matching
 from bench.report import (
     Comparison,
     LatencyComparison,
@@ -41,6 +42,7 @@ class Plan:
     rounds: int
     bulk_rows: int
     bulk_repeats: int
+    matching_recipes: int
     suites: Sequence[str]
     delivery_events: int
     delivery_rounds: int
@@ -170,6 +172,13 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         help="bulk imports per side, alternating (default 5, --quick 1)",
     )
     parser.add_argument(
+        "--matching-recipes",
+        type=int,
+        default=None,
+        help="recipes stored before the one-writer registration row (default 1000000, "
+        "--quick 100000)",
+    )
+    parser.add_argument(
         "--delivery-events",
         type=int,
         default=None,
@@ -231,6 +240,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         rounds=pick(args.rounds, 2, 1),
         bulk_rows=pick(args.bulk_rows, 10_000, 2000),
         bulk_repeats=pick(args.bulk_repeats, 5, 1),
+        matching_recipes=pick(args.matching_recipes, 1_000_000, 100_000),
         suites=args.suites,
         delivery_events=pick(args.delivery_events, 5000, 2000),
         delivery_rounds=pick(args.delivery_rounds, 2, 1),
@@ -268,6 +278,12 @@ async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
         _progress(f"  bulk import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
         results.append(
             await compare_bulk(database, tenant.store, plan.bulk_rows, plan.bulk_repeats)
+        )
+        _progress(f"  device registration among {plan.matching_recipes:,} recipes")
+        results.append(
+            await compare_matching(
+                database, tenant, plan.matching_recipes, plan.registrations, plan.rounds
+            )
         )
     finally:
         await tenant.store.close()
