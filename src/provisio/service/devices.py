@@ -113,19 +113,27 @@ async def _vanished(uow: UnitOfWork, candidates: list[Recipe]) -> dict[str, str]
     return vanished
 
 
+SYSTEM_ACTORS: dict[str, Actor] = {}
+"""The system actor of each organization a registration has acted in, by uid. An
+organization's company never changes and organizations are never deleted, so an entry never
+goes stale: registrations with candidates ask the database only about organizations new to
+this process."""
+
+
 async def _system_actors(
     uow: UnitOfWork, device: Device, candidates: list[Recipe]
 ) -> Callable[[str], Actor]:
     """The system actor of each organization the decision may act in: the candidates' and,
     should the device move, its current one. Without candidates nothing is asked."""
-    actors: dict[str, Actor] = {}
     if candidates:
         wanted = {recipe.organization_uid for recipe in candidates}
         if device.organization_uid is not None:
             wanted.add(device.organization_uid)
-        for org in await uow.tenancy.organizations_by_uid(wanted):
-            actors[org.uid] = system_actor(org)
-    return actors.__getitem__
+        unknown = wanted - SYSTEM_ACTORS.keys()
+        if unknown:
+            for org in await uow.tenancy.organizations_by_uid(unknown):
+                SYSTEM_ACTORS[org.uid] = system_actor(org)
+    return SYSTEM_ACTORS.__getitem__
 
 
 async def pair_by_code(
