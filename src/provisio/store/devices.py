@@ -54,7 +54,9 @@ class Identification:
 def _may_be(stored_serial_key: str | None, reported_serial_key: str | None) -> bool:
     """Whether a device found by a MAC may be the reporting one: a device known by another
     serial number is another device, whatever MAC it shares."""
-    return reported_serial_key in (None, stored_serial_key) or stored_serial_key is None
+    if reported_serial_key is None or stored_serial_key is None:
+        return True
+    return stored_serial_key == reported_serial_key
 
 
 def _to_row(device: Device) -> dict[str, Any]:
