@@ -15,6 +15,7 @@ from bench.api_writes import compare_api_writes
 from bench.delivery import compare_delivery
 from bench.embedded import EmbeddedPlan, Layout, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
+from bench.matching import compare_matching
 from bench.peer import compare_peer
 from bench.report import (
     Comparison,
@@ -45,6 +46,7 @@ class Plan:
     bulk_repeats: int
     api_seconds: float
     """Seconds of PUTs per side of the API-write rows, split over `rounds`."""
+    matching_recipes: int
     suites: Sequence[str]
     delivery_events: int
     delivery_rounds: int
@@ -180,6 +182,13 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         help="seconds of recipe PUTs over HTTP per side (default 20, --quick 4)",
     )
     parser.add_argument(
+        "--matching-recipes",
+        type=int,
+        default=None,
+        help="recipes stored before the one-writer registration row (default 1000000, "
+        "--quick 100000)",
+    )
+    parser.add_argument(
         "--delivery-events",
         type=int,
         default=None,
@@ -242,6 +251,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         bulk_rows=pick(args.bulk_rows, 10_000, 2000),
         bulk_repeats=pick(args.bulk_repeats, 5, 1),
         api_seconds=pick(args.api_seconds, 20, 4),
+        matching_recipes=pick(args.matching_recipes, 1_000_000, 100_000),
         suites=args.suites,
         delivery_events=pick(args.delivery_events, 5000, 2000),
         delivery_rounds=pick(args.delivery_rounds, 2, 1),
@@ -281,6 +291,12 @@ async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
         _progress(f"  bulk import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
         results.append(
             await compare_bulk(database, tenant.store, plan.bulk_rows, plan.bulk_repeats)
+        )
+        _progress(f"  device registration among {plan.matching_recipes:,} recipes")
+        results.append(
+            await compare_matching(
+                database, tenant, plan.matching_recipes, plan.registrations, plan.rounds
+            )
         )
     finally:
         await tenant.store.close()

@@ -413,17 +413,17 @@ def _registration_sql(by_serial: bool, macs: int) -> tuple[str, str]:
     identified by brand key ($1) and its serial key ($2) or its `macs` MAC addresses ($2…)."""
     if by_serial:
         device = "SELECT * FROM devices WHERE brand_key = $1 AND serial_key = $2"
-        match = "serial_key = $2"
+        match = "serial_key || brand_key = $2 || $1"
     else:
         listed = ", ".join(f"${n}" for n in range(2, 2 + macs))
         device = (
             "SELECT * FROM devices WHERE uid IN (SELECT device_uid FROM device_macs"
             f" WHERE brand_key = $1 AND mac_address IN ({listed})) ORDER BY id LIMIT 1"
         )
-        match = f"mac_address IN ({listed})"
-    recipes = (
-        "SELECT * FROM recipes WHERE brand_key = $1 AND status IN ('Pending', 'Failed')"
-        f" AND {match} ORDER BY id"
+        keyed = ", ".join(f"${n} || $1" for n in range(2, 2 + macs))
+        match = f"mac_address || brand_key IN ({keyed})"
+    recipes = (  # keyed by identifier and brand together, as provisio's indexes are
+        f"SELECT * FROM recipes WHERE status IN ('Pending', 'Failed') AND {match} ORDER BY id"
     )
     return device, recipes
 

@@ -12,6 +12,11 @@ from typing import Any
 
 import asyncpg
 from jsonschema import Draft202012Validator
+from sqlalchemy import ClauseElement
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from provisio.store.backend import Connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas" / "events"
@@ -76,3 +81,31 @@ def fetch_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 def stored_event_bodies(url: str) -> list[bytes]:
     """Every event in the database, whatever its state (positioned or not)."""
     return [bytes(row[0]) for row in fetch_rows(url, "SELECT body FROM events ORDER BY id")]
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def query_plan(conn: Connection, statement: ClauseElement, params: dict[str, Any]) -> str:
+    """The plan the engine runs `statement` with; on PostgreSQL the generic plan of a prepared
+    statement (the one asyncpg's statement cache ends up with), which cannot lean on the values."""
+
+    def explain(sync: SyncConnection) -> str:
+        compiled = statement.compile(dialect=sync.dialect)
+        assert isinstance(compiled, SQLCompiler)
+        expanded = compiled.construct_expanded_state(params)
+        sql, ordered = expanded.statement, expanded.positional_parameters
+        if sync.dialect.name == "postgresql":
+            name = f"provisio_plan_{uuid.uuid4().hex}"
+            sync.exec_driver_sql(f"PREPARE {name} AS {sql}")
+            sync.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            arguments = ", ".join(_literal(value) for value in ordered)
+            rows = sync.exec_driver_sql(f"EXPLAIN EXECUTE {name}({arguments})")
+        else:
+            rows = sync.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", tuple(ordered))
+        return "\n".join(str(row[-1]) for row in rows)
+
+    return await conn.run_sync(explain)

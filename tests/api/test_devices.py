@@ -456,10 +456,6 @@ def test_pairing_by_code_then_deprovisioning(
         "deviceIdentityHash": answer["deviceUid"],
         "verificationHash": code,
     }
-    again = client.post(
-        f"{DEVICES}/verification", json={"verificationHash": code}, headers=other.headers
-    )
-    assert again.status_code == 409
     now = registered(client, **SAMSUNG)
     assert (now["provisioned"], now["organizationUid"], now["recipeUid"]) == (
         True,
@@ -494,6 +490,30 @@ def test_pairing_by_code_then_deprovisioning(
         f"{DEVICES}/verification", json={"verificationHash": code}, headers=tenant.headers
     )
     assert stale.status_code == 404
+
+
+def test_a_code_of_a_device_paired_elsewhere_answers_as_an_unknown_code(
+    client: TestClient, tenant: Tenant, other: Tenant, database_url: str
+) -> None:
+    """A stranger learns nothing from a code: the owner's device is 404, exactly as a code
+    no device shows, and stays where it is; its owner is told it is paired already."""
+    code = registered(client, **SAMSUNG)["verificationHash"]
+    pair = {"verificationHash": code}
+    assert client.post(f"{DEVICES}/verification", json=pair, headers=tenant.headers).is_success
+    before = len(outbox(database_url, tenant.organization_uid))
+
+    unknown = client.post(
+        f"{DEVICES}/verification", json={"verificationHash": "ZZZZ0000"}, headers=other.headers
+    )
+    taken = client.post(f"{DEVICES}/verification", json=pair, headers=other.headers)
+    again = client.post(f"{DEVICES}/verification", json=pair, headers=tenant.headers)
+
+    assert (taken.status_code, taken.json()) == (404, unknown.json())
+    assert again.status_code == 409
+    assert len(client.get(DEVICES, headers=tenant.headers).json()) == 1
+    assert client.get(DEVICES, headers=other.headers).json() == []
+    assert len(outbox(database_url, tenant.organization_uid)) == before
+    assert outbox(database_url, other.organization_uid) == []
 
 
 def test_another_tenant_sees_no_device(client: TestClient, tenant: Tenant, other: Tenant) -> None:

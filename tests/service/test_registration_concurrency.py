@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from provisio.domain.brands import BrandRules
 from provisio.domain.device import DeviceReport
-from provisio.domain.errors import Conflict
+from provisio.domain.errors import Conflict, NotFound
 from provisio.domain.provisioning import Outcome
 from provisio.service import tenancy
 from provisio.service.devices import Registration, pair_by_code, register_device
@@ -195,7 +195,7 @@ async def test_a_registration_racing_a_pairing_by_code_pairs_the_device_once(
         assert isinstance(registration, Registration)
         device_story = await _events_about(store, registration.device.uid)
         assert device_story == [(PAIRED, None)]
-        if isinstance(paired, Conflict):  # the recipe was applied first
+        if isinstance(paired, NotFound):  # the recipe was applied first: paired elsewhere
             assert registration.decision.outcome is Outcome.APPLIED
         else:
             assert not isinstance(paired, BaseException), paired
@@ -231,3 +231,22 @@ async def test_a_device_moving_organizations_moves_once_however_often_it_registe
             (UPDATED, "Applied"),
             (STATUS, "Applied"),
         ]
+
+
+RACE_ROUNDS = 200
+RACERS = 5
+
+
+async def test_a_device_racing_itself_gets_one_record_in_every_round(store: Store) -> None:
+    """Hundreds of rounds in which one new device registers several times at once, known by
+    MACs only or by a serial number and MACs: each round leaves one device holding every MAC."""
+    for n in range(RACE_ROUNDS):
+        macs = [f"02:00:00:{n >> 8:02x}:{n & 0xFF:02x}:{m:02x}" for m in range(2)]
+        serial = f"SN-{n}" if n % 2 else None
+        report = DeviceReport.of(brand="android", serial_number=serial, mac_addresses=macs)
+
+        answers = await asyncio.gather(*(register_device(store, report) for _ in range(RACERS)))
+
+        assert len({answer.device.uid for answer in answers}) == 1, f"round {n}"
+    assert await _count(store, "devices") == RACE_ROUNDS
+    assert await _count(store, "device_macs") == 2 * RACE_ROUNDS

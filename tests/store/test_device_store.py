@@ -63,28 +63,36 @@ async def test_a_device_is_identified_by_brand_and_serial_or_any_mac(store: Stor
     by_mac = await _store_device(
         store, DeviceReport.of(brand="lg", mac_addresses=["aa:bb:cc:dd:ee:01", "aa:bb:cc:dd:ee:02"])
     )
+    await _store_device(
+        store, DeviceReport.of(brand="lg", serial_number="SN-2", mac_addresses=["aabbccddee03"])
+    )
     async with store.unit_of_work() as uow:
         found = await uow.devices.identify(DeviceReport.of(brand="LG", serial_number=" sn-1 "))
-        assert found is not None
-        assert found.uid == by_serial.uid
+        assert found.device is not None
+        assert found.device.uid == by_serial.uid
         found = await uow.devices.identify(
             DeviceReport.of(brand="lg", mac_addresses=["ff:ff:ff:ff:ff:ff", "aabbccddee02"])
         )
-        assert found is not None
-        assert found.uid == by_mac.uid
+        assert found.device is not None
+        assert found.device.uid == by_mac.uid
+        assert found.held_elsewhere == frozenset()
         # The serial number wins over a MAC another device holds.
         found = await uow.devices.identify(
-            DeviceReport.of(brand="lg", serial_number="SN-1", mac_addresses=["aabbccddee01"])
+            DeviceReport.of(
+                brand="lg", serial_number="SN-1", mac_addresses=["aabbccddee01", "aabbccddee09"]
+            )
         )
-        assert found is not None
-        assert found.uid == by_serial.uid
-        assert (
-            await uow.devices.identify(DeviceReport.of(brand="sony", serial_number="SN-1")) is None
+        assert found.device is not None
+        assert found.device.uid == by_serial.uid
+        assert found.held_elsewhere == {"AA:BB:CC:DD:EE:01"}
+        # A device known by another serial number is another device, whatever MAC it shares.
+        found = await uow.devices.identify(
+            DeviceReport.of(brand="lg", serial_number="SN-3", mac_addresses=["aabbccddee03"])
         )
-        held = await uow.devices.macs_held_elsewhere(
-            "lg", ["AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:09"], by_serial.uid
-        )
-        assert held == {"AA:BB:CC:DD:EE:01"}
+        assert found.device is None
+        assert found.held_elsewhere == {"AA:BB:CC:DD:EE:03"}
+        found = await uow.devices.identify(DeviceReport.of(brand="sony", serial_number="SN-1"))
+        assert found.device is None
 
 
 @pytest.mark.parametrize(
@@ -103,7 +111,8 @@ async def test_one_identity_is_one_device(store: Store, second: DeviceReport) ->
     with pytest.raises(IdentityTaken):
         await _store_device(store, second)
     async with store.unit_of_work() as uow:
-        assert await uow.devices.identify(DeviceReport.of(brand="lg", serial_number="SN-2")) is None
+        found = await uow.devices.identify(DeviceReport.of(brand="lg", serial_number="SN-2"))
+        assert found.device is None
 
 
 async def test_candidates_are_live_recipes_of_the_brand_in_every_organization(

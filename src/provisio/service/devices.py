@@ -69,13 +69,9 @@ async def register_device(store: Store, report: DeviceReport) -> Registration:
 async def _register(store: Store, report: DeviceReport) -> Registration:
     now = datetime.now(UTC)
     async with store.unit_of_work() as uow:
-        known_device = await uow.devices.identify(report)
-        held = await uow.devices.macs_held_elsewhere(
-            report.brand_key,
-            report.mac_addresses,
-            known_device.uid if known_device is not None else None,
-        )
-        free = [mac for mac in report.mac_addresses if mac not in held]
+        identification = await uow.devices.identify(report)
+        known_device = identification.device
+        free = [mac for mac in report.mac_addresses if mac not in identification.held_elsewhere]
         if known_device is None:
             device = Device.first_registration(
                 new_uid(), report, free, new_verification_hash(), now
@@ -117,32 +113,41 @@ async def _vanished(uow: UnitOfWork, candidates: list[Recipe]) -> dict[str, str]
     return vanished
 
 
+SYSTEM_ACTORS: dict[str, Actor] = {}
+"""The system actor of each organization a registration has acted in, by uid. An
+organization's company never changes and organizations are never deleted, so an entry never
+goes stale: registrations with candidates ask the database only about organizations new to
+this process."""
+
+
 async def _system_actors(
     uow: UnitOfWork, device: Device, candidates: list[Recipe]
 ) -> Callable[[str], Actor]:
     """The system actor of each organization the decision may act in: the candidates' and,
     should the device move, its current one. Without candidates nothing is asked."""
-    actors: dict[str, Actor] = {}
     if candidates:
         wanted = {recipe.organization_uid for recipe in candidates}
         if device.organization_uid is not None:
             wanted.add(device.organization_uid)
-        for org in await uow.tenancy.organizations_by_uid(wanted):
-            actors[org.uid] = system_actor(org)
-    return actors.__getitem__
+        unknown = wanted - SYSTEM_ACTORS.keys()
+        if unknown:
+            for org in await uow.tenancy.organizations_by_uid(unknown):
+                SYSTEM_ACTORS[org.uid] = system_actor(org)
+    return SYSTEM_ACTORS.__getitem__
 
 
 async def pair_by_code(
     store: Store, principal: Principal, code: str, organization_uid: str | None
 ) -> Device:
-    """Pair an unpaired device to an organization by the code it shows."""
+    """Pair an unpaired device to an organization by the code it shows. A device paired
+    elsewhere answers as a code no device shows: a stranger learns nothing from a code."""
     async with store.unit_of_work() as uow:
         organization = await target_organization(uow, principal, organization_uid)
         device = await uow.devices.by_verification_hash(normalise_verification_hash(code))
-        if device is None:
+        if device is None or device.organization_uid not in (None, organization):
             raise NotFound("no device shows this verification code")
         if device.paired:
-            raise Conflict("this device is already paired; it must be deprovisioned first")
+            raise Conflict("this device is already paired to this organization")
         device.pair(principal.actor(organization), datetime.now(UTC))
         await uow.devices.save(device)
         return device

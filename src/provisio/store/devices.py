@@ -1,6 +1,7 @@
 """Device persistence: rows ↔ the Device aggregate, lookup by identity, code or uid."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, insert, select, update
@@ -15,11 +16,47 @@ from provisio.store.tables import device_macs, devices
 _NOT_FOUND = "device not found"
 _UPDATE = update(devices).where(devices.c.uid == bindparam("stored_uid"))
 """Built once, run with the row as parameters (cheaper than `.values(row)` per call)."""
+_BY_SERIAL = (
+    select(devices)
+    .where(
+        devices.c.brand_key == bindparam("brand_key"),
+        devices.c.serial_key == bindparam("serial_key"),
+    )
+    .with_for_update()
+)
+_BY_UID_LOCKED = select(devices).where(devices.c.uid == bindparam("uid")).with_for_update()
+_MAC_HOLDERS = (
+    select(device_macs.c.mac_address, devices.c.uid, devices.c.serial_key)
+    .join(devices, devices.c.uid == device_macs.c.device_uid)
+    .where(
+        device_macs.c.brand_key == bindparam("brand_key"),
+        device_macs.c.mac_address.in_(bindparam("macs", expanding=True)),
+    )
+    .order_by(devices.c.id)
+)
+"""The devices holding some of a report's MACs, the oldest first."""
 
 
 class IdentityTaken(Contended):
     """A concurrent registration stored the same serial number, MAC or code first; running the
     use case again finds the device the other one stored."""
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The device a registration is about (None for a new one) and which of the MACs it
+    reports other devices hold."""
+
+    device: Device | None
+    held_elsewhere: frozenset[str]
+
+
+def _may_be(stored_serial_key: str | None, reported_serial_key: str | None) -> bool:
+    """Whether a device found by a MAC may be the reporting one: a device known by another
+    serial number is another device, whatever MAC it shares."""
+    if reported_serial_key is None or stored_serial_key is None:
+        return True
+    return stored_serial_key == reported_serial_key
 
 
 def _to_row(device: Device) -> dict[str, Any]:
@@ -78,53 +115,40 @@ class DeviceRepository:
         self.seen: list[Device] = []
         self._stored_macs: dict[str, set[str]] = {}
 
-    async def identify(self, report: DeviceReport) -> Device | None:
-        """The device with the report's brand and serial number, else with one of its MACs
-        (locked for this transaction)."""
+    async def identify(self, report: DeviceReport) -> Identification:
+        """The device with the report's brand and serial number, else the one holding one of
+        its MACs (locked for this transaction), and which of its MACs other devices hold.
+
+        Who holds the MACs is read in one statement and decides both: read apart from the
+        device, a device stored in between could hold every MAC of a new one, which would then
+        be stored with no identity at all — a second record of one physical device.
+        """
+        found = None
         if report.serial_key is not None:
             found = await self._load_one(
-                select(devices)
-                .where(
-                    devices.c.brand_key == report.brand_key,
-                    devices.c.serial_key == report.serial_key,
-                )
-                .with_for_update()
+                _BY_SERIAL, {"brand_key": report.brand_key, "serial_key": report.serial_key}
             )
-            if found is not None:
-                return found
-        if not report.mac_addresses:
-            return None
-        # A device known by another serial number is another device, whatever MAC it shares.
-        by_mac = select(devices).where(devices.c.brand_key == report.brand_key)
-        if report.serial_key is not None:
-            by_mac = by_mac.where(devices.c.serial_key.is_(None))
-        return await self._load_one(
-            by_mac.where(
-                devices.c.uid.in_(
-                    select(device_macs.c.device_uid).where(
-                        device_macs.c.brand_key == report.brand_key,
-                        device_macs.c.mac_address.in_(report.mac_addresses),
-                    )
+        holders: list[Row[Any]] = []
+        if report.mac_addresses:
+            holders = list(
+                await self._conn.execute(
+                    _MAC_HOLDERS,
+                    {"brand_key": report.brand_key, "macs": list(report.mac_addresses)},
                 )
             )
-            .order_by(devices.c.id)
-            .limit(1)
-            .with_for_update()
+        if found is None:
+            uid = next(
+                (row.uid for row in holders if _may_be(row.serial_key, report.serial_key)), None
+            )
+            if uid is not None:
+                found = await self._load_one(_BY_UID_LOCKED, {"uid": uid})
+                assert found is not None  # devices are never deleted
+                if not _may_be(found.report.serial_key, report.serial_key):
+                    raise IdentityTaken("the device took another serial number meanwhile")
+        held = frozenset(
+            row.mac_address for row in holders if found is None or row.uid != found.uid
         )
-
-    async def macs_held_elsewhere(
-        self, brand_key: str, macs: Sequence[str], uid: str | None
-    ) -> set[str]:
-        """Which of these MACs a device other than `uid` (any device, for None) holds."""
-        if not macs:
-            return set()
-        query = select(device_macs.c.mac_address).where(
-            device_macs.c.brand_key == brand_key, device_macs.c.mac_address.in_(macs)
-        )
-        if uid is not None:
-            query = query.where(device_macs.c.device_uid != uid)
-        rows = await self._conn.execute(query)
-        return {row.mac_address for row in rows}
+        return Identification(found, held)
 
     async def get(
         self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
@@ -192,8 +216,10 @@ class DeviceRepository:
         except IntegrityError as error:
             raise IdentityTaken("another device holds this identity") from error
 
-    async def _load_one(self, query: Select[Any]) -> Device | None:
-        row = (await self._conn.execute(query)).first()
+    async def _load_one(
+        self, query: Select[Any], params: dict[str, Any] | None = None
+    ) -> Device | None:
+        row = (await self._conn.execute(query, params)).first()
         if row is None:
             return None
         macs = await self._macs([row.uid])

@@ -64,7 +64,7 @@ class PostgresBackend:
 
     async def notify(self, conn: Connection, wakes: Collection[Wake]) -> None:
         # Transactional: PostgreSQL delivers it at commit, and drops it on rollback. Inserted
-        # events announce themselves (a trigger, migration 0011): no round trip of their own.
+        # events announce themselves (a trigger, migration 0010): no round trip of their own.
         others = sorted(set(wakes) - {Wake.EVENTS_COMMITTED})
         if others:
             message = f"{self.origin} {','.join(others)}"

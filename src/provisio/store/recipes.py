@@ -4,14 +4,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, text, tuple_, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
 from provisio.store.backend import Connection
-from provisio.store.tables import CANDIDATE, LIVE_MAC, LIVE_SERIAL, recipes
+from provisio.store.tables import (
+    CANDIDATE,
+    LIVE_MAC,
+    LIVE_SERIAL,
+    MAC_MATCH,
+    SERIAL_MATCH,
+    match_key,
+    recipes,
+)
 
 _NOT_FOUND = "provisioning recipe not found"
 
@@ -90,6 +110,24 @@ _UPDATE = update(recipes).where(recipes.c.uid == bindparam("stored_uid"))
 """Built once and run with the row as parameters: building `.values(row)` per call costs more
 than the database round trip."""
 
+
+def _candidates(by_serial: bool, by_mac: bool) -> Select[Any]:
+    lookups = []
+    if by_serial:
+        lookups.append(bindparam("serial_match") == SERIAL_MATCH)
+    if by_mac:
+        macs: BindParameter[list[str]] = bindparam("mac_matches", expanding=True)
+        lookups.append(MAC_MATCH.in_(macs))
+    found = union_all(*(select(recipes.c.id).where(text(CANDIDATE), key) for key in lookups))
+    return select(recipes).where(recipes.c.id.in_(found)).order_by(recipes.c.id).with_for_update()
+
+
+CANDIDATES = {
+    (by_serial, by_mac): _candidates(by_serial, by_mac)
+    for by_serial, by_mac in ((True, False), (False, True), (True, True))
+}
+"""The candidate lookup by serial number and/or MACs, built once per shape."""
+
 Claim = tuple[str, str, str, str]
 """(field, organization uid, brand key, identifier): what a live recipe reserves."""
 
@@ -117,25 +155,18 @@ class RecipeRepository:
         """The Pending or Failed recipes, in every organization, for a device with these
         identifiers — locked for this transaction, in id order so lockers never deadlock.
 
-        One indexed lookup per identifier kind finds them (an OR over both would scan every
-        recipe of the brand on SQLite); a recipe changed while this waited for its lock is
-        checked again against the identifiers.
+        One indexed lookup per identifier kind finds them by identifier and brand (an OR over
+        both would scan every recipe of the brand on SQLite); a recipe changed while this waited
+        for its lock, or found by a key that only looks alike, is checked again exactly.
         """
-        of_brand = select(recipes.c.id).where(text(CANDIDATE), recipes.c.brand_key == brand_key)
-        lookups = []
-        if serial_key is not None:
-            lookups.append(of_brand.where(recipes.c.serial_key == serial_key))
-        if mac_addresses:
-            lookups.append(of_brand.where(recipes.c.mac_address.in_(mac_addresses)))
-        if not lookups:
+        if serial_key is None and not mac_addresses:
             return []
-        query = (
-            select(recipes)
-            .where(recipes.c.id.in_(union_all(*lookups)))
-            .order_by(recipes.c.id)
-            .with_for_update()
-        )
-        found = [self._track(row) for row in await self._conn.execute(query)]
+        query = CANDIDATES[serial_key is not None, bool(mac_addresses)]
+        params = {
+            "serial_match": match_key(serial_key, brand_key) if serial_key is not None else None,
+            "mac_matches": [match_key(mac, brand_key) for mac in mac_addresses],
+        }
+        found = [self._track(row) for row in await self._conn.execute(query, params)]
         return [
             recipe
             for recipe in found
