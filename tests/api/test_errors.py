@@ -1,5 +1,7 @@
 """Every failure answers with the documented error body and changes nothing."""
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -7,7 +9,12 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import provisio
 from provisio.api.app import create_app
+from provisio.api.errors import status_of
+from provisio.domain.errors import DomainError
+from provisio.store.contention import Contended
+from provisio.store.devices import IdentityTaken
 from tests.api.helpers import RECIPES, create
 from tests.conftest import Tenant, make_tenant, settings_for
 
@@ -140,3 +147,37 @@ async def test_a_non_numeric_content_length_is_400(client: TestClient, tenant: T
     await client.app(scope, receive, send)  # type: ignore[arg-type]
     assert sent[0]["status"] == 400
     assert b'"errorCode":400' in b"".join(m.get("body", b"") for m in sent)
+
+
+def _every_domain_error() -> list[type[DomainError]]:
+    """Every subclass anywhere in provisio (each module imported, migrations aside)."""
+    for module in pkgutil.walk_packages(provisio.__path__, "provisio."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+    found: list[type[DomainError]] = []
+    pending = [DomainError]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            found.append(subclass)
+            pending.append(subclass)
+    return found
+
+
+def test_every_domain_error_answers_a_4xx_by_its_family() -> None:
+    kinds = _every_domain_error()
+    assert {Contended, IdentityTaken} <= set(kinds)
+    for kind in kinds:
+        assert 400 <= status_of(kind) < 500, kind
+    assert status_of(IdentityTaken) == status_of(Contended) == 409
+
+
+def test_a_contended_request_answers_409_with_the_error_body(database_url: str) -> None:
+    app = create_app(settings_for(database_url))
+
+    @app.get("/contended")
+    async def contended() -> None:
+        raise IdentityTaken("another device holds this identity")
+
+    with TestClient(app) as test_client:
+        body = _assert_error(test_client.get("/contended"), 409)
+    assert body["message"] == "another device holds this identity"

@@ -91,9 +91,15 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "the request is invalid", problems_from(errors))
 
 
+def status_of(kind: type[DomainError]) -> int:
+    """The status of the nearest mapped ancestor: a subclass (`Contended` is a `Conflict`)
+    answers as its family does, without being listed."""
+    return next(_STATUS[base] for base in kind.__mro__ if base in _STATUS)
+
+
 async def _on_domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return error_response(_STATUS[type(exc)], exc.message, exc.details)
+    return error_response(status_of(type(exc)), exc.message, exc.details)
 
 
 async def _on_http(_: Request, exc: Exception) -> JSONResponse:
