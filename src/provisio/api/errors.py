@@ -86,8 +86,6 @@ def problems_from(errors: Any) -> list[FieldProblem]:
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    if any(e["type"] == "json_invalid" for e in errors):
-        return error_response(400, "the request body is not valid JSON")
     return error_response(422, "the request is invalid", problems_from(errors))
 
 

@@ -48,4 +48,4 @@ class RequestMetrics:
 def _route(scope: Scope) -> str:
     """The matched route's template (the router records it in the scope), so uids do not
     explode label cardinality."""
-    return str(getattr(scope.get("route"), "path", "unmatched"))
+    return str(getattr(scope.get("route"), "path_format", "unmatched"))

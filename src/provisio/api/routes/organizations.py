@@ -3,6 +3,8 @@
 from fastapi import APIRouter, Response, status
 
 from provisio.api.deps import PrincipalDep, StoreDep
+from provisio.api.json_limits import JsonRoute
+from provisio.api.paths import UID
 from provisio.api.schemas import (
     OrganizationCreate,
     OrganizationOut,
@@ -11,7 +13,7 @@ from provisio.api.schemas import (
 )
 from provisio.service import tenancy
 
-router = APIRouter(prefix="/v1/organization", tags=["organizations"])
+router = APIRouter(prefix="/v1/organization", tags=["organizations"], route_class=JsonRoute)
 
 
 @router.get("")
@@ -19,7 +21,7 @@ async def list_organizations(store: StoreDep, principal: PrincipalDep) -> list[O
     return [OrganizationOut.of(o) for o in await tenancy.list_organizations(store, principal)]
 
 
-@router.get("/{uid}")
+@router.get(UID)
 async def get_organization(uid: str, store: StoreDep, principal: PrincipalDep) -> OrganizationOut:
     return OrganizationOut.of(await tenancy.get_organization(store, principal, uid))
 
@@ -34,7 +36,7 @@ async def create_organization(
     return OrganizationOut.of(org)
 
 
-@router.post("/{uid}/security-token", status_code=status.HTTP_201_CREATED)
+@router.post(f"{UID}/security-token", status_code=status.HTTP_201_CREATED)
 async def create_security_token(
     uid: str,
     body: SecurityTokenCreate,
