@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from provisio.domain.errors import (
@@ -107,8 +108,16 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _on_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    # SQLAlchemy raises its TimeoutError only when no pooled connection came free in time.
+    response = error_response(503, "the server is busy; try again shortly")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
     app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(HTTPException, _on_http)
 
@@ -127,5 +136,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _described("Request body too large"),
     415: _described("Unsupported content type"),
     422: _described("Validation failed; details name each field"),
+    503: _described("No database connection came free within a second; see Retry-After"),
 }
 """Declared on every route so the OpenAPI schema matches what the API answers."""

@@ -6,6 +6,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+POOL_TIMEOUT = 1.0
+"""Seconds a request waits for a pooled connection before it is refused (503, Retry-After): a
+burst beyond the pool is told to come back instead of queueing for half a minute."""
+
 
 class Backend(Protocol):
     """What differs between SQLite and PostgreSQL; everything else is shared SQLAlchemy Core."""

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from provisio.store.backend import POOL_TIMEOUT
+
 _READ_ONLY = "provisio_read_only"
 
 
@@ -38,15 +40,15 @@ class SqliteBackend:
     name = "sqlite"
 
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url, hide_parameters=True)
+        database = make_url(url).database
+        in_memory = not database or database == ":memory:"  # one static connection: no pool
+        pooling = {} if in_memory else {"pool_timeout": POOL_TIMEOUT}
+        self.engine = create_async_engine(url, hide_parameters=True, **pooling)
         event.listen(self.engine.sync_engine, "connect", _on_connect)
         event.listen(self.engine.sync_engine, "begin", _on_begin)
         self._reader = self.engine.execution_options(**{_READ_ONLY: True})
         self._write_lock = asyncio.Lock()
-        database = make_url(url).database
-        self._publisher_lock_path = (
-            f"{database}.publisher-lock" if database and database != ":memory:" else None
-        )
+        self._publisher_lock_path = None if in_memory else f"{database}.publisher-lock"
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
