@@ -10,6 +10,7 @@ from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
+from provisio.api.request_ids import RequestIds
 from provisio.api.routes import (
     devices,
     events,
@@ -71,6 +72,7 @@ def create_app(
         BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes
     )
     app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestIds)  # outermost: every answer and log line carries the id
     app.include_router(health.router)
     for module in (organizations, recipes, devices, events, exporters):
         app.include_router(module.router)
