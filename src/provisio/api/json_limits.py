@@ -47,26 +47,33 @@ def _constant(name: str) -> Any:
     raise InvalidJson(NOT_JSON)  # NaN and Infinity are Python's extension, not JSON
 
 
-def _check_depth(value: Any) -> None:
-    """Walked without recursion, so a deep value cannot exhaust the stack here either."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if depth > MAX_DEPTH:
-            raise InvalidJson(TOO_DEEP)
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+def _check_depth(value: dict[str, Any] | list[Any]) -> None:
+    """Level by level, without recursion, so a deep value cannot exhaust the stack here either."""
+    level: list[Any] = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if type(item) is dict else item)
+            if type(child) is dict or type(child) is list
+        ]
+        if not level:
+            return
+    raise InvalidJson(TOO_DEEP)
+
+
+_DECODER = json.JSONDecoder(parse_int=_integer, parse_float=_float, parse_constant=_constant)
 
 
 def loads(raw: bytes) -> Any:
     """The parsed body; raises `InvalidJson` (400) for anything malformed or beyond the limits."""
     try:
-        value = json.loads(raw, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except RecursionError:
         raise InvalidJson(TOO_DEEP) from None
     except ValueError:  # JSONDecodeError and undecodable bytes alike
         raise InvalidJson(NOT_JSON) from None
-    if isinstance(value, dict | list):
+    if type(value) is dict or type(value) is list:
         _check_depth(value)
     return value
 
