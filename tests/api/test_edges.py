@@ -5,6 +5,7 @@ names it as missing an example) without anyone remembering to add it.
 """
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,6 +111,11 @@ def _replaced(value: Any, path: tuple[str | int, ...], new: str) -> Any:
     return copy
 
 
+def _filled(template: str, value: str) -> str:
+    """The template with `value` for each of its path parameters, whatever they are named."""
+    return re.sub(r"\{[^}]+\}", value, template)
+
+
 def _send(
     client: TestClient,
     tenant: Tenant,
@@ -126,7 +132,7 @@ def _send(
         content = json.dumps(body).encode()  # escapes U+0000 and surrogates as \\u sequences
         headers["Content-Type"] = "application/json"
     return client.request(
-        method, template.replace("{uid}", uid), content=content, headers=headers, params=params
+        method, _filled(template, uid), content=content, headers=headers, params=params
     )
 
 
@@ -188,7 +194,7 @@ def test_json_beyond_the_limits_is_400_on_every_json_operation(
 ) -> None:
     method, template = name.split(" ")
     headers = {**tenant.headers, "X-Device-Key": DEVICE_KEY, "Content-Type": "application/json"}
-    url = template.replace("{uid}", UID)
+    url = _filled(template, UID)
     for raw, message in LIMITS.values():
         response = client.request(method, url, content=raw, headers=headers)
         _fields(response, 400)
