@@ -1,10 +1,12 @@
 """Every failure answers with the documented error body and changes nothing."""
 
+import asyncio
 import importlib
 import pkgutil
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +18,9 @@ from provisio.domain.errors import DomainError
 from provisio.store.contention import Contended
 from provisio.store.devices import IdentityTaken
 from tests.api.helpers import RECIPES, create
-from tests.conftest import Tenant, make_tenant, settings_for
+from tests.conftest import POSTGRES_URL, Tenant, make_tenant, settings_for
+from tests.processes import eventually
+from tests.support import pg_execute, private_postgres_database
 
 ERROR_KEYS = ["errorCode", "errorName", "message", "details"]
 
@@ -181,3 +185,55 @@ def test_a_contended_request_answers_409_with_the_error_body(database_url: str) 
     with TestClient(app) as test_client:
         body = _assert_error(test_client.get("/contended"), 409)
     assert body["message"] == "another device holds this identity"
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL only: SQLite writers never deadlock")
+def test_a_request_losing_a_deadlock_answers_409() -> None:
+    """The request locks its recipe, then waits for the events table, which this test holds
+    while it waits for that recipe: PostgreSQL ends the request's transaction (its deadlock
+    check comes first), which the client sees as a 409 it may retry."""
+    assert POSTGRES_URL is not None
+    with private_postgres_database(POSTGRES_URL, "provisio_deadlock") as url:
+        # The request's deadlock check runs this long after it starts waiting: time enough for
+        # this test to close the cycle even on a busy machine. The test's own check never runs.
+        database = url.rsplit("/", 1)[1]
+        pg_execute(url, f"ALTER DATABASE {database} SET deadlock_timeout = '3s'")
+        with TestClient(create_app(settings_for(url), background=False)) as test_client:
+            tenant = make_tenant(test_client)
+            uid = create(test_client, tenant, serialNumber="SN-DEADLOCK")["uid"]
+            answer = asyncio.run(_deadlock(url, test_client, tenant, uid))
+            body = _assert_error(answer, 409)
+            assert body["message"] == "a concurrent change got in the way; try again"
+            recipe = test_client.get(f"{RECIPES}/{uid}", headers=tenant.headers).json()
+            assert "deviceName" not in recipe
+
+
+async def _deadlock(url: str, client: TestClient, tenant: Tenant, uid: str) -> httpx.Response:
+    """Hold the events table, let the PUT lock its recipe and block on it, then wait for that
+    recipe: a cycle. Answers what the PUT got."""
+    holder = await asyncpg.connect(url)
+    try:
+        await holder.execute("SET deadlock_timeout = '60s'")
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            put = asyncio.create_task(
+                asyncio.to_thread(
+                    client.put,
+                    f"{RECIPES}/{uid}",
+                    json={"deviceName": "renamed"},
+                    headers=tenant.headers,
+                )
+            )
+            await eventually(lambda: _waiting_on_a_lock(holder), "the request blocked")
+            await holder.execute("SELECT 1 FROM recipes WHERE uid = $1 FOR UPDATE", uid)
+            return await put
+    finally:
+        await holder.close()
+
+
+async def _waiting_on_a_lock(conn: asyncpg.Connection) -> bool:
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    return bool(waiting)
