@@ -31,6 +31,12 @@ EMBEDDED_WORKER = "embedded"
 deliveries it was sending when it stopped, at once."""
 
 
+REQUEST_POOL_TIMEOUT = 1.0
+"""Seconds a request waits for a pooled connection before it is refused (503, Retry-After): a
+burst beyond the pool is told to come back instead of queueing for half a minute. Workers and
+commands keep the pool's default wait."""
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -43,7 +49,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, pool_timeout=REQUEST_POOL_TIMEOUT)
         if run_migrations:
             await migrate(store.backend)
         app.state.store = store

@@ -6,9 +6,9 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-POOL_TIMEOUT = 1.0
-"""Seconds a request waits for a pooled connection before it is refused (503, Retry-After): a
-burst beyond the pool is told to come back instead of queueing for half a minute."""
+POOL_TIMEOUT = 30.0
+"""Seconds a caller waits for a pooled connection before the pool gives up (SQLAlchemy's default;
+the API asks for less, see `provisio.api.app`)."""
 
 
 class Backend(Protocol):
@@ -54,15 +54,15 @@ def async_url(url: str) -> str:
     return url
 
 
-def open_backend(url: str) -> Backend:
+def open_backend(url: str, pool_timeout: float = POOL_TIMEOUT) -> Backend:
     """The backend for a database URL (plain or async-driver form)."""
     full = async_url(url)
     if full.startswith("sqlite+aiosqlite://"):
         from provisio.store.sqlite import SqliteBackend
 
-        return SqliteBackend(full)
+        return SqliteBackend(full, pool_timeout)
     if full.startswith("postgresql+asyncpg://"):
         from provisio.store.postgres import PostgresBackend
 
-        return PostgresBackend(full)
+        return PostgresBackend(full, pool_timeout)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:// or postgresql://")

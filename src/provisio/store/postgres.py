@@ -8,7 +8,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from provisio.store import pg_listen
-from provisio.store.backend import POOL_TIMEOUT
 
 RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
 PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetStream at a time
@@ -17,9 +16,9 @@ PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetSt
 class PostgresBackend:
     name = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_timeout: float) -> None:
         self.engine = create_async_engine(
-            url, pool_size=10, max_overflow=20, pool_timeout=POOL_TIMEOUT, hide_parameters=True
+            url, pool_size=10, max_overflow=20, pool_timeout=pool_timeout, hide_parameters=True
         )
         self._reader = self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True

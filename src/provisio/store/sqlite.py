@@ -11,8 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from provisio.store.backend import POOL_TIMEOUT
-
 _READ_ONLY = "provisio_read_only"
 
 
@@ -39,10 +37,10 @@ def _on_begin(conn: Connection) -> None:
 class SqliteBackend:
     name = "sqlite"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_timeout: float) -> None:
         database = make_url(url).database
         in_memory = not database or database == ":memory:"  # one static connection: no pool
-        pooling = {} if in_memory else {"pool_timeout": POOL_TIMEOUT}
+        pooling = {} if in_memory else {"pool_timeout": pool_timeout}
         self.engine = create_async_engine(url, hide_parameters=True, **pooling)
         event.listen(self.engine.sync_engine, "connect", _on_connect)
         event.listen(self.engine.sync_engine, "begin", _on_begin)
