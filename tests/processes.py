@@ -13,10 +13,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.cli.live import free_port
 
 START_DEADLINE = 60.0
 """Seconds a process gets to become ready on a busy machine."""
@@ -123,3 +126,16 @@ def wait_serving(process: Running, url: str) -> None:
         return ready(url)
 
     until(up, f"{process.name} serving at {url}")
+
+
+@contextmanager
+def serving(env: Mapping[str, str], logs: Path) -> Iterator[tuple[Running, str]]:
+    """`provisio serve` on a free loopback port until exit; yields the process and its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start("serve", ["serve", "--port", str(port)], env, logs)
+    try:
+        wait_serving(server, url)
+        yield server, url
+    finally:
+        server.stop()

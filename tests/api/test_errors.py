@@ -1,15 +1,26 @@
 """Every failure answers with the documented error body and changes nothing."""
 
+import asyncio
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import provisio
 from provisio.api.app import create_app
+from provisio.api.errors import status_of
+from provisio.domain.errors import DomainError
+from provisio.store.contention import Contended
+from provisio.store.devices import IdentityTaken
 from tests.api.helpers import RECIPES, create
-from tests.conftest import Tenant, make_tenant, settings_for
+from tests.conftest import POSTGRES_URL, Tenant, make_tenant, settings_for
+from tests.processes import eventually
+from tests.support import pg_execute, private_postgres_database
 
 ERROR_KEYS = ["errorCode", "errorName", "message", "details"]
 
@@ -140,3 +151,89 @@ async def test_a_non_numeric_content_length_is_400(client: TestClient, tenant: T
     await client.app(scope, receive, send)  # type: ignore[arg-type]
     assert sent[0]["status"] == 400
     assert b'"errorCode":400' in b"".join(m.get("body", b"") for m in sent)
+
+
+def _every_domain_error() -> list[type[DomainError]]:
+    """Every subclass anywhere in provisio (each module imported, migrations aside)."""
+    for module in pkgutil.walk_packages(provisio.__path__, "provisio."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+    found: list[type[DomainError]] = []
+    pending = [DomainError]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            found.append(subclass)
+            pending.append(subclass)
+    return found
+
+
+def test_every_domain_error_answers_a_4xx_by_its_family() -> None:
+    kinds = _every_domain_error()
+    assert {Contended, IdentityTaken} <= set(kinds)
+    for kind in kinds:
+        assert 400 <= status_of(kind) < 500, kind
+    assert status_of(IdentityTaken) == status_of(Contended) == 409
+
+
+def test_a_contended_request_answers_409_with_the_error_body(database_url: str) -> None:
+    app = create_app(settings_for(database_url))
+
+    @app.get("/contended")
+    async def contended() -> None:
+        raise IdentityTaken("another device holds this identity")
+
+    with TestClient(app) as test_client:
+        body = _assert_error(test_client.get("/contended"), 409)
+    assert body["message"] == "another device holds this identity"
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL only: SQLite writers never deadlock")
+def test_a_request_losing_a_deadlock_answers_409() -> None:
+    """The request locks its recipe, then waits for the events table, which this test holds
+    while it waits for that recipe: PostgreSQL ends the request's transaction (its deadlock
+    check comes first), which the client sees as a 409 it may retry."""
+    assert POSTGRES_URL is not None
+    with private_postgres_database(POSTGRES_URL, "provisio_deadlock") as url:
+        # The request's deadlock check runs this long after it starts waiting: time enough for
+        # this test to close the cycle even on a busy machine. The test's own check never runs.
+        database = url.rsplit("/", 1)[1]
+        pg_execute(url, f"ALTER DATABASE {database} SET deadlock_timeout = '3s'")
+        with TestClient(create_app(settings_for(url), background=False)) as test_client:
+            tenant = make_tenant(test_client)
+            uid = create(test_client, tenant, serialNumber="SN-DEADLOCK")["uid"]
+            answer = asyncio.run(_deadlock(url, test_client, tenant, uid))
+            body = _assert_error(answer, 409)
+            assert body["message"] == "a concurrent change got in the way; try again"
+            recipe = test_client.get(f"{RECIPES}/{uid}", headers=tenant.headers).json()
+            assert "deviceName" not in recipe
+
+
+async def _deadlock(url: str, client: TestClient, tenant: Tenant, uid: str) -> httpx.Response:
+    """Hold the events table, let the PUT lock its recipe and block on it, then wait for that
+    recipe: a cycle. Answers what the PUT got."""
+    holder = await asyncpg.connect(url)
+    try:
+        await holder.execute("SET deadlock_timeout = '60s'")
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            put = asyncio.create_task(
+                asyncio.to_thread(
+                    client.put,
+                    f"{RECIPES}/{uid}",
+                    json={"deviceName": "renamed"},
+                    headers=tenant.headers,
+                )
+            )
+            await eventually(lambda: _waiting_on_a_lock(holder), "the request blocked")
+            await holder.execute("SELECT 1 FROM recipes WHERE uid = $1 FOR UPDATE", uid)
+            return await put
+    finally:
+        await holder.close()
+
+
+async def _waiting_on_a_lock(conn: asyncpg.Connection) -> bool:
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    return bool(waiting)

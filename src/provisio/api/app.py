@@ -11,6 +11,7 @@ from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
 from provisio.api.rate_limits import RateLimits
+from provisio.api.request_ids import RequestIds
 from provisio.api.routes import (
     devices,
     events,
@@ -32,6 +33,12 @@ EMBEDDED_WORKER = "embedded"
 deliveries it was sending when it stopped, at once."""
 
 
+REQUEST_POOL_TIMEOUT = 1.0
+"""Seconds a request waits for a pooled connection before it is refused (503, Retry-After): a
+burst beyond the pool is told to come back instead of queueing for half a minute. Workers and
+commands keep the pool's default wait."""
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -44,7 +51,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, pool_timeout=REQUEST_POOL_TIMEOUT)
         if run_migrations:
             await migrate(store.backend)
         app.state.store = store
@@ -75,6 +82,7 @@ def create_app(
         BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes
     )
     app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestIds)  # outermost: every answer and log line carries the id
     app.include_router(health.router)
     for module in (organizations, recipes, devices, events, exporters):
         app.include_router(module.router)

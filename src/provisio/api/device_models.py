@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from provisio.api.schemas import Mac, OmittableUid, RequestBody, ResponseBody, Text
+from provisio.api.schemas import STORABLE, Mac, OmittableUid, RequestBody, ResponseBody, Text
 from provisio.domain.device import MAX_MACS, Device
 from provisio.domain.registry import RegistryEntry
 
@@ -43,7 +43,7 @@ class RegistrationOut(ResponseBody):
 
 
 class VerificationCreate(RequestBody):
-    verification_hash: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    verification_hash: Annotated[str, StringConstraints(min_length=1, max_length=64), STORABLE]
     organization_uid: OmittableUid = None
 
 

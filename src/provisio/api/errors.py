@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from provisio.domain.errors import (
@@ -86,14 +87,18 @@ def problems_from(errors: Any) -> list[FieldProblem]:
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    if any(e["type"] == "json_invalid" for e in errors):
-        return error_response(400, "the request body is not valid JSON")
     return error_response(422, "the request is invalid", problems_from(errors))
+
+
+def status_of(kind: type[DomainError]) -> int:
+    """The status of the nearest mapped ancestor: a subclass (`Contended` is a `Conflict`)
+    answers as its family does, without being listed."""
+    return next(_STATUS[base] for base in kind.__mro__ if base in _STATUS)
 
 
 async def _on_domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return error_response(_STATUS[type(exc)], exc.message, exc.details)
+    return error_response(status_of(type(exc)), exc.message, exc.details)
 
 
 async def _on_http(_: Request, exc: Exception) -> JSONResponse:
@@ -103,8 +108,16 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _on_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    # SQLAlchemy raises its TimeoutError only when no pooled connection came free in time.
+    response = error_response(503, "the server is busy; try again shortly")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
     app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(HTTPException, _on_http)
 
@@ -124,5 +137,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: _described("Unsupported content type"),
     422: _described("Validation failed; details name each field"),
     429: _described("Rate limit reached; Retry-After says when to try again"),
+    503: _described("No database connection came free within a second; see Retry-After"),
 }
 """Declared on every route so the OpenAPI schema matches what the API answers."""

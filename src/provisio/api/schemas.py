@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -38,7 +39,37 @@ PATTERN_MESSAGES.update(
     }
 )
 
-Uid = Annotated[str, StringConstraints(pattern=UID_RE)]
+
+def _refuse_unstorable(value: Any) -> Any:
+    # PostgreSQL cannot store U+0000, and half a UTF-16 pair cannot be encoded at all: refused
+    # here, naming the field, instead of failing in the database driver.
+    if isinstance(value, str) and ("\x00" in value or not _encodable(value)):
+        raise PydanticCustomError(
+            "unstorable_character", "must not contain U+0000 or an unpaired surrogate"
+        )
+    return value
+
+
+def _encodable(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+STORABLE = BeforeValidator(_refuse_unstorable)
+"""The last annotation of every string a request carries (body, query or path), so that no
+request string reaches the database with a character it cannot store."""
+
+StorableStr = Annotated[str, STORABLE]
+Uid = Annotated[str, StringConstraints(pattern=UID_RE), STORABLE]
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NON_BLANK_RE), STORABLE
+]
+Mac = Annotated[str, StringConstraints(pattern=MAC_RE), STORABLE]
 Timestamp = Annotated[
     datetime,
     PlainSerializer(
@@ -48,8 +79,6 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 """A date as signageOS sends it: UTC, three fraction digits, `Z`."""
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=NON_BLANK_RE)]
-Mac = Annotated[str, StringConstraints(pattern=MAC_RE)]
 TagList = Annotated[list[Uid], Field(max_length=MAX_TAGS)]
 
 

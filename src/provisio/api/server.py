@@ -12,7 +12,10 @@ class Server(uvicorn.Server):
     sets the application's `draining` event first, so long-polls answer with what they have."""
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        super().__init__(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        # provisio logs each request itself (with its request id): no access log of uvicorn's.
+        super().__init__(
+            uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+        )
         self._app = app
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

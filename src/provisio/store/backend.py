@@ -30,6 +30,11 @@ class Connection(Protocol):
         """Run sync SQLAlchemy code (Alembic) on this connection."""
 
 
+POOL_TIMEOUT = 30.0
+"""Seconds a caller waits for a pooled connection before the pool gives up (SQLAlchemy's default;
+the API asks for less, see `provisio.api.app`)."""
+
+
 class Backend(Protocol):
     """What differs between SQLite and PostgreSQL; everything else is shared SQLAlchemy Core."""
 
@@ -75,15 +80,15 @@ def async_url(url: str) -> str:
     return url
 
 
-def open_backend(url: str) -> Backend:
+def open_backend(url: str, pool_timeout: float = POOL_TIMEOUT) -> Backend:
     """The backend for a database URL (plain or async-driver form)."""
     full = async_url(url)
     if full.startswith("sqlite://"):
         from provisio.store.sqlite import SqliteBackend
 
-        return SqliteBackend(full)
+        return SqliteBackend(full, pool_timeout)
     if full.startswith("postgresql+asyncpg://"):
         from provisio.store.postgres import PostgresBackend
 
-        return PostgresBackend(full)
+        return PostgresBackend(full, pool_timeout)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:// or postgresql://")

@@ -24,7 +24,7 @@ _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 class PostgresBackend:
     name = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_timeout: float) -> None:
         # Connections beyond the pool are opened per use and closed after it: at a few
         # milliseconds each (TLS negotiation included) that is dearer than the request, so the
         # pool holds what a busy API process uses at once (a request holds one at a time).
@@ -33,6 +33,7 @@ class PostgresBackend:
             url,
             pool_size=POOL_SIZE,
             max_overflow=20,
+            pool_timeout=pool_timeout,
             hide_parameters=True,
             # What the events trigger signs its notifications with (see `notify`).
             connect_args={"server_settings": {"provisio.origin": self.origin}},

@@ -68,24 +68,27 @@ class InlineConnection:
 class SqliteBackend:
     name = "sqlite"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_timeout: float) -> None:
+        database = make_url(url).database
+        in_memory = not database or database == ":memory:"  # one connection per thread: no pool
+        pooling = (
+            {}
+            if in_memory
+            else {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_timeout": pool_timeout}
+        )
         self.engine = create_engine(
             url,
-            pool_size=POOL_SIZE,
-            max_overflow=10,
             hide_parameters=True,
             # The store is opened in one thread and may be used from another's event loop
             # (a test client, the CLI); every use is still on one thread at a time.
             connect_args={"check_same_thread": False},
+            **pooling,
         )
         event.listen(self.engine, "connect", _on_connect)
         self.origin = uuid4().hex
         self._write_lock = asyncio.Lock()
         self._writer: SyncConnection | None = None
-        database = make_url(url).database
-        self._publisher_lock_path = (
-            f"{database}.publisher-lock" if database and database != ":memory:" else None
-        )
+        self._publisher_lock_path = None if in_memory else f"{database}.publisher-lock"
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[InlineConnection]:

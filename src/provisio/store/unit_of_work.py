@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from provisio.domain.device import Device
 from provisio.domain.recipe import Recipe
-from provisio.store.backend import Backend, Connection, open_backend
+from provisio.store.backend import POOL_TIMEOUT, Backend, Connection, open_backend
 from provisio.store.contention import TRANSIENT_SQLSTATES, Contended
 from provisio.store.deliveries import DeliveryRepository
 from provisio.store.devices import DeviceRepository
@@ -79,8 +79,8 @@ class Store:
         return self.signals[Wake.DELIVERIES_QUEUED]
 
     @classmethod
-    def open(cls, url: str) -> "Store":
-        return cls(open_backend(url))
+    def open(cls, url: str, pool_timeout: float = POOL_TIMEOUT) -> "Store":
+        return cls(open_backend(url, pool_timeout))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:

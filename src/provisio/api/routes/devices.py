@@ -9,12 +9,14 @@ from provisio.api.device_models import (
     RegistrationOut,
     VerificationCreate,
 )
+from provisio.api.json_limits import JsonRoute
 from provisio.api.metrics import REGISTRATIONS
 from provisio.api.pagination import OrganizationQuery, PagingDep
+from provisio.api.paths import UID
 from provisio.domain.device import DeviceReport
 from provisio.service import devices as use_cases
 
-router = APIRouter(prefix="/v1/device", tags=["devices"])
+router = APIRouter(prefix="/v1/device", tags=["devices"], route_class=JsonRoute)
 
 
 @router.post("/register", dependencies=[DeviceKeyDep])
@@ -69,12 +71,12 @@ async def list_devices(
     return [DeviceOut.of(device) for device in paging.page(rows)]
 
 
-@router.get("/{uid}", response_model_exclude_none=True)
+@router.get(UID, response_model_exclude_none=True)
 async def get_device(uid: str, store: StoreDep, principal: PrincipalDep) -> DeviceOut:
     return DeviceOut.of(await use_cases.get_device(store, principal, uid))
 
 
-@router.put("/{uid}/deprovision", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(f"{UID}/deprovision", status_code=status.HTTP_204_NO_CONTENT)
 async def deprovision(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
     """Unpair the device from its organization; it shows a new verification code."""
     await use_cases.deprovision_device(store, principal, uid)

@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
+from provisio.api.json_limits import JsonRoute
 from provisio.api.pagination import DEFAULT_LIMIT, After, Limit, OrganizationQuery, set_next_link
 from provisio.api.schemas import FeedItem
 from provisio.domain.events import EVENT_TYPES
 from provisio.service.feed import read_feed
 
-router = APIRouter(prefix="/v1/event-stream", tags=["event stream"])
+router = APIRouter(prefix="/v1/event-stream", tags=["event stream"], route_class=JsonRoute)
 
 EventType = Annotated[
     str, Query(pattern="^(" + "|".join(t.replace(".", r"\.") for t in EVENT_TYPES) + ")$")

@@ -15,12 +15,14 @@ from provisio.api.exporter_models import (
     ReplayIn,
     ReplayOut,
 )
+from provisio.api.json_limits import JsonRoute
 from provisio.api.pagination import OrganizationQuery, PagingDep
+from provisio.api.paths import UID
 from provisio.domain.exporter import Exporter, ExporterSpec
 from provisio.service import exporters as use_cases
 from provisio.store.unit_of_work import Store
 
-router = APIRouter(prefix="/v1/event-stream/exporter", tags=["event stream"])
+router = APIRouter(prefix="/v1/event-stream/exporter", tags=["event stream"], route_class=JsonRoute)
 
 
 async def _out(store: Store, exporter: Exporter) -> ExporterOut:
@@ -74,12 +76,12 @@ async def count_exporters(
     return CountOut(count=await use_cases.count_exporters(store, principal, organization_uid))
 
 
-@router.get("/{uid}", response_model_exclude_none=True)
+@router.get(UID, response_model_exclude_none=True)
 async def get_exporter(uid: str, store: StoreDep, principal: PrincipalDep) -> ExporterOut:
     return await _out(store, await use_cases.get_exporter(store, principal, uid))
 
 
-@router.put("/{uid}", response_model_exclude_none=True)
+@router.put(UID, response_model_exclude_none=True)
 async def update_exporter(
     uid: str,
     body: ExporterUpdate,
@@ -93,12 +95,12 @@ async def update_exporter(
     return await _out(store, exporter)
 
 
-@router.delete("/{uid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(UID, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_exporter(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
     await use_cases.delete_exporter(store, principal, uid)
 
 
-@router.get("/{uid}/deliveries", response_model_exclude_none=True)
+@router.get(f"{UID}/deliveries", response_model_exclude_none=True)
 async def list_deliveries(
     uid: str,
     paging: PagingDep,
@@ -115,7 +117,7 @@ async def list_deliveries(
     return [DeliveryOut.model_validate(view) for view in paging.page([(v.id, v) for v in rows])]
 
 
-@router.post("/{uid}/replay", status_code=status.HTTP_202_ACCEPTED)
+@router.post(f"{UID}/replay", status_code=status.HTTP_202_ACCEPTED)
 async def replay(uid: str, body: ReplayIn, store: StoreDep, principal: PrincipalDep) -> ReplayOut:
     """Deliver events again with the same event ids (and new sequence numbers)."""
     since = body.since

@@ -6,8 +6,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from provisio.api.deps import StoreDep
+from provisio.api.json_limits import JsonRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=JsonRoute)
 
 
 class Health(BaseModel):

@@ -3,6 +3,8 @@
 from fastapi import APIRouter, Response, status
 
 from provisio.api.deps import PrincipalDep, StoreDep
+from provisio.api.json_limits import JsonRoute
+from provisio.api.paths import UID
 from provisio.api.schemas import (
     OrganizationCreate,
     OrganizationOut,
@@ -12,7 +14,7 @@ from provisio.api.schemas import (
 )
 from provisio.service import tenancy
 
-router = APIRouter(prefix="/v1/organization", tags=["organizations"])
+router = APIRouter(prefix="/v1/organization", tags=["organizations"], route_class=JsonRoute)
 
 
 @router.get("")
@@ -20,7 +22,7 @@ async def list_organizations(store: StoreDep, principal: PrincipalDep) -> list[O
     return [OrganizationOut.of(o) for o in await tenancy.list_organizations(store, principal)]
 
 
-@router.get("/{uid}")
+@router.get(UID)
 async def get_organization(uid: str, store: StoreDep, principal: PrincipalDep) -> OrganizationOut:
     return OrganizationOut.of(await tenancy.get_organization(store, principal, uid))
 
@@ -35,7 +37,7 @@ async def create_organization(
     return OrganizationOut.of(org)
 
 
-@router.post("/{uid}/security-token", status_code=status.HTTP_201_CREATED)
+@router.post(f"{UID}/security-token", status_code=status.HTTP_201_CREATED)
 async def create_security_token(
     uid: str,
     body: SecurityTokenCreate,
@@ -49,7 +51,7 @@ async def create_security_token(
     return SecurityTokenOut(id=token.id, name=token.name, security_token=token.secret)
 
 
-@router.get("/{uid}/security-token")
+@router.get(f"{UID}/security-token")
 async def list_security_tokens(
     uid: str, store: StoreDep, principal: PrincipalDep
 ) -> list[SecurityTokenListed]:
@@ -58,7 +60,7 @@ async def list_security_tokens(
     return [SecurityTokenListed.model_validate(token, from_attributes=True) for token in tokens]
 
 
-@router.delete("/{uid}/security-token/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(f"{UID}/security-token/{{token_id:uid}}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_security_token(
     uid: str, token_id: str, store: StoreDep, principal: PrincipalDep
 ) -> None:

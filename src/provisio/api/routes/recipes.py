@@ -6,7 +6,9 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from provisio.api.bulk_input import BULK_OPENAPI, bulk_rows
 from provisio.api.deps import PrincipalDep, SettingsDep, StoreDep
+from provisio.api.json_limits import JsonRoute
 from provisio.api.pagination import OrganizationQuery, PagingDep
+from provisio.api.paths import UID
 from provisio.api.schemas import (
     MAC_RE,
     BulkFailure,
@@ -14,12 +16,15 @@ from provisio.api.schemas import (
     RecipeCreate,
     RecipeOut,
     RecipeUpdate,
+    StorableStr,
 )
 from provisio.domain.recipe import Recipe
 from provisio.domain.status import RecipeStatus
 from provisio.service import recipes as use_cases
 
-router = APIRouter(prefix="/v1/provisioning-recipe", tags=["provisioning recipes"])
+router = APIRouter(
+    prefix="/v1/provisioning-recipe", tags=["provisioning recipes"], route_class=JsonRoute
+)
 
 
 def _answer(response: Response, recipe: Recipe) -> RecipeOut:
@@ -50,8 +55,10 @@ async def list_recipes(
     store: StoreDep,
     principal: PrincipalDep,
     status_: Annotated[RecipeStatus | None, Query(alias="status")] = None,
-    brand: Annotated[str | None, Query(max_length=255)] = None,
-    serial_number: Annotated[str | None, Query(alias="serialNumber", max_length=255)] = None,
+    brand: Annotated[StorableStr | None, Query(max_length=255)] = None,
+    serial_number: Annotated[
+        StorableStr | None, Query(alias="serialNumber", max_length=255)
+    ] = None,
     mac_address: Annotated[str | None, Query(alias="macAddress", pattern=MAC_RE)] = None,
     organization_uid: OrganizationQuery = None,
 ) -> list[RecipeOut]:
@@ -60,14 +67,14 @@ async def list_recipes(
     return [RecipeOut.of(recipe) for recipe in paging.page(rows)]
 
 
-@router.get("/{uid}", response_model_exclude_none=True)
+@router.get(UID, response_model_exclude_none=True)
 async def get_recipe(
     uid: str, response: Response, store: StoreDep, principal: PrincipalDep
 ) -> RecipeOut:
     return _answer(response, await use_cases.get_recipe(store, principal, uid))
 
 
-@router.put("/{uid}", response_model_exclude_none=True)
+@router.put(UID, response_model_exclude_none=True)
 async def update_recipe(
     uid: str,
     body: RecipeUpdate,
@@ -83,12 +90,12 @@ async def update_recipe(
     return _answer(response, recipe)
 
 
-@router.delete("/{uid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(UID, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_recipe(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
     await use_cases.delete_recipe(store, principal, uid)
 
 
-@router.post("/{uid}/retry", response_model_exclude_none=True)
+@router.post(f"{UID}/retry", response_model_exclude_none=True)
 async def retry_recipe(
     uid: str, response: Response, store: StoreDep, principal: PrincipalDep
 ) -> RecipeOut:

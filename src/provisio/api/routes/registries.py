@@ -4,14 +4,16 @@ from fastapi import APIRouter, Response, status
 
 from provisio.api.deps import PrincipalDep, StoreDep
 from provisio.api.device_models import RegistryEntryCreate, RegistryEntryOut
+from provisio.api.json_limits import JsonRoute
 from provisio.api.pagination import OrganizationQuery, PagingDep
+from provisio.api.paths import UID
 from provisio.domain.registry import RegistryKind
 from provisio.service import registries as use_cases
 
 
 def registry_router(kind: RegistryKind, prefix: str, title: str) -> APIRouter:
     """Create (with a name), list, get and delete, scoped to the token's organizations."""
-    router = APIRouter(prefix=prefix, tags=[title])
+    router = APIRouter(prefix=prefix, tags=[title], route_class=JsonRoute)
 
     @router.post("", status_code=status.HTTP_201_CREATED, name=f"create {kind}")
     async def create(
@@ -35,11 +37,11 @@ def registry_router(kind: RegistryKind, prefix: str, title: str) -> APIRouter:
         )
         return [RegistryEntryOut.of(entry) for entry in paging.page(rows)]
 
-    @router.get("/{uid}", name=f"get {kind}")
+    @router.get(UID, name=f"get {kind}")
     async def get(uid: str, store: StoreDep, principal: PrincipalDep) -> RegistryEntryOut:
         return RegistryEntryOut.of(await use_cases.get_entry(store, principal, kind, uid))
 
-    @router.delete("/{uid}", status_code=status.HTTP_204_NO_CONTENT, name=f"delete {kind}")
+    @router.delete(UID, status_code=status.HTTP_204_NO_CONTENT, name=f"delete {kind}")
     async def delete(uid: str, store: StoreDep, principal: PrincipalDep) -> None:
         """Recipes still referring to it turn Invalid when their device registers."""
         await use_cases.delete_entry(store, principal, kind, uid)

@@ -1,0 +1,23 @@
+"""Path templates: a `{uid}` segment matches only a uid (32 lowercase hex characters).
+
+Anything else in its place names no route: 404 like any unknown path (405 where another method
+has that path, as `PUT …/bulk`), and no other value, U+0000 included, reaches a handler.
+"""
+
+from starlette.convertors import Convertor, register_url_convertor
+
+
+class _UidConvertor(Convertor[str]):
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("uid", _UidConvertor())
+
+UID = "/{uid:uid}"
+"""The path segment of a resource's uid, for route templates."""
