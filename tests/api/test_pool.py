@@ -2,40 +2,36 @@
 about a second, instead of waiting half a minute for a 500."""
 
 import time
+from contextlib import AsyncExitStack
 
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from provisio.store.unit_of_work import Store
 from tests.api.helpers import RECIPES
 from tests.conftest import Tenant
 
 
-async def _hold_every_connection(engine: AsyncEngine) -> list[AsyncConnection]:
-    """Check connections out until the pool refuses one."""
-    held: list[AsyncConnection] = []
+async def _hold_every_connection(store: Store) -> AsyncExitStack:
+    """Open read transactions (each holding a pooled connection) until the pool refuses one."""
+    held = AsyncExitStack()
     while True:
         try:
-            held.append(await engine.connect())
+            await held.enter_async_context(store.backend.read())
         except PoolTimeout:
             return held
 
 
-async def _release(held: list[AsyncConnection]) -> None:
-    for connection in held:
-        await connection.close()
-
-
 def test_an_exhausted_pool_answers_503_with_retry_after(client: TestClient, tenant: Tenant) -> None:
     assert client.portal is not None
-    engine = client.app.state.store.backend.engine  # type: ignore[attr-defined]
-    held = client.portal.call(_hold_every_connection, engine)
+    store = client.app.state.store  # type: ignore[attr-defined]
+    held = client.portal.call(_hold_every_connection, store)
     try:
         started = time.monotonic()
         response = client.get(RECIPES, headers=tenant.headers)
         waited = time.monotonic() - started
     finally:
-        client.portal.call(_release, held)
+        client.portal.call(held.aclose)
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "1"
     assert list(response.json()) == ["errorCode", "errorName", "message", "details"]
