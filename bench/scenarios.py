@@ -10,7 +10,7 @@ import gc
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -310,9 +310,8 @@ async def _raw_bulk(conn: RawConnection, tenant: Tenant, rows: Sequence[Mapping[
         raise
 
 
-async def _stream(rows: Sequence[Mapping[str, Any]]) -> AsyncIterator[BulkRow]:
-    for number, fields in enumerate(rows, start=1):
-        yield BulkRow(number, fields)
+def _stream(rows: Sequence[Mapping[str, Any]]) -> Iterator[BulkRow]:
+    return (BulkRow(number, fields) for number, fields in enumerate(rows, start=1))
 
 
 async def import_recipes(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) -> None:

@@ -1,12 +1,13 @@
 """Recipe use cases. Each runs in one unit of work, so state and events commit together."""
 
-from collections.abc import AsyncIterable, Mapping
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from provisio.domain.brands import BrandRules
-from provisio.domain.errors import DomainError, FieldProblem, InvalidInput, PreconditionFailed
+from provisio.domain.errors import FieldProblem, InvalidInput, PreconditionFailed
 from provisio.domain.identifiers import brand_key, canonical_mac, serial_key
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec, clean_changes
@@ -49,11 +50,46 @@ class BulkRow:
     problems: tuple[FieldProblem, ...] = ()
 
 
+MAX_LISTED_ROWS = 1000
+"""A bulk answer lists the problems of this many refused rows, the first ones by row number."""
+
+
+class Refusals:
+    """The refused rows of an import: all counted, only the first `MAX_LISTED_ROWS` kept, so
+    memory stays flat however many rows are bad."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._kept: dict[int, list[FieldProblem]] = {}
+        self._rows: list[int] = []
+        """A max-heap (negated row numbers) of the kept rows: the one to drop is on top."""
+
+    def add(self, row: int, problems: Sequence[FieldProblem]) -> None:
+        self.count += 1
+        if len(self._rows) == MAX_LISTED_ROWS:
+            if row > -self._rows[0]:
+                return
+            del self._kept[-heapq.heappop(self._rows)]
+        heapq.heappush(self._rows, -row)
+        self._kept[row] = [FieldProblem(p.field, p.message, row=row) for p in problems]
+
+    @property
+    def listed(self) -> list[FieldProblem]:
+        """The kept rows' problems, in row order."""
+        return [problem for row in sorted(self._kept) for problem in self._kept[row]]
+
+
 @dataclass
 class BulkResult:
-    created: int = 0
     uids: list[str] = field(default_factory=list)
     failed: list[FieldProblem] = field(default_factory=list)
+    """The problems of the first `MAX_LISTED_ROWS` refused rows."""
+    failed_count: int = 0
+    """How many rows were refused in all."""
+
+    @property
+    def created(self) -> int:
+        return len(self.uids)
 
 
 class _Drafter:
@@ -154,50 +190,57 @@ async def retry_recipe(store: Store, principal: Principal, uid: str) -> Recipe:
 async def bulk_create(
     store: Store,
     principal: Principal,
-    rows: AsyncIterable[BulkRow],
+    rows: Iterable[BulkRow],
     rules: BrandRules,
     *,
     atomic: bool,
 ) -> BulkResult:
     """Create every good row in one transaction; in atomic mode any bad row stores nothing.
 
-    Rows are checked one by one as they stream in and stored in batches, so memory stays flat
-    whatever the size of the upload.
+    Rows are checked one by one as they are read and stored in batches, so memory stays flat
+    whatever the size of the upload and however many of its rows are bad.
     """
     result = BulkResult()
+    refusals = Refusals()
     async with store.unit_of_work() as uow:
         batch: list[tuple[int, Recipe]] = []
         drafter = _Drafter(uow, principal, rules)
-        async for item in rows:
+        for item in rows:
             try:
                 if item.problems:
                     raise InvalidInput("unreadable row", list(item.problems))
                 batch.append((item.row, await drafter.draft(item.fields)))
             except InvalidInput as error:
-                result.failed.extend(_on_row(item.row, error))
+                refusals.add(item.row, error.details)
             if len(batch) >= BULK_BATCH_ROWS:
-                await _store_batch(uow, batch, result)
-        await _store_batch(uow, batch, result)
-        result.failed.sort(key=lambda problem: problem.row or 0)
-        if atomic and result.failed:
-            bad_rows = len({problem.row for problem in result.failed})
-            raise InvalidInput(f"{bad_rows} bad row(s); nothing was stored", result.failed)
-    result.created = len(result.uids)
+                await _store_batch(uow, batch, result, refusals)
+        await _store_batch(uow, batch, result, refusals)
+        result.failed, result.failed_count = refusals.listed, refusals.count
+        if atomic and refusals.count:
+            listed = (
+                ""
+                if refusals.count <= MAX_LISTED_ROWS
+                else f"; the first {MAX_LISTED_ROWS} are listed"
+            )
+            raise InvalidInput(
+                f"{refusals.count} bad row(s); nothing was stored{listed}", result.failed
+            )
     return result
 
 
+def _refused_message(count: int) -> str:
+    listed = f"; the first {MAX_LISTED_ROWS} are listed" if count > MAX_LISTED_ROWS else ""
+    return f"{count} bad row(s); nothing was stored{listed}"
+
+
 async def _store_batch(
-    uow: UnitOfWork, batch: list[tuple[int, Recipe]], result: BulkResult
+    uow: UnitOfWork, batch: list[tuple[int, Recipe]], result: BulkResult, refusals: Refusals
 ) -> None:
     refused = await uow.recipes.add_many([recipe for _, recipe in batch])
     for row, recipe in batch:
         if recipe.uid in refused:
-            result.failed.extend(_on_row(row, refused[recipe.uid]))
+            refusals.add(row, refused[recipe.uid].details)
         else:
             result.uids.append(recipe.uid)
     batch.clear()
     await uow.collect_events()
-
-
-def _on_row(row: int, error: DomainError) -> list[FieldProblem]:
-    return [FieldProblem(p.field, p.message, row=row) for p in error.details]

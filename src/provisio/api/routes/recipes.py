@@ -15,6 +15,7 @@ from provisio.api.schemas import (
     RecipeOut,
     RecipeUpdate,
 )
+from provisio.api.upload import spool
 from provisio.domain.recipe import Recipe
 from provisio.domain.status import RecipeStatus
 from provisio.service import recipes as use_cases
@@ -104,18 +105,22 @@ async def bulk_create(
     mode: Literal["atomic", "partial"] = "atomic",
     organization_uid: OrganizationQuery = None,
 ) -> BulkOut:
-    """JSON array or streamed CSV. `atomic`: any bad row → 422, nothing stored."""
-    result = await use_cases.bulk_create(
-        store,
-        principal,
-        bulk_rows(request, organization_uid),
-        settings.rules,
-        atomic=mode == "atomic",
-    )
+    """JSON array or CSV, received whole before it is read. `atomic`: any bad row → 422,
+    nothing stored; `partial`: the good rows are stored and the bad ones listed."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    with await spool(request) as upload:
+        result = await use_cases.bulk_create(
+            store,
+            principal,
+            bulk_rows(upload, media, organization_uid),
+            settings.rules,
+            atomic=mode == "atomic",
+        )
     return BulkOut(
         created=result.created,
         uids=result.uids,
         failed=[
             BulkFailure(row=p.row or 0, field=p.field, message=p.message) for p in result.failed
         ],
+        failed_count=result.failed_count,
     )
