@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
+from prometheus_client import REGISTRY
 
-from provisio.api.metrics import REQUESTS
 from tests.api.helpers import RECIPES
 from tests.cli.live import LiveServer, live_server
 
@@ -45,7 +45,9 @@ def _status_line(conn: socket.socket) -> str:
 
 
 def _bulk_answers(status: str) -> float:
-    return REQUESTS.labels("POST", BULK, status)._value.get()  # type: ignore[attr-defined]
+    """How many bulk requests the server has answered with `status` so far."""
+    labels = {"method": "POST", "route": BULK, "status": status}
+    return REGISTRY.get_sample_value("provisio_http_requests_total", labels) or 0.0
 
 
 def test_stalled_uploads_hold_no_lock_and_no_pooled_connection(server: LiveServer) -> None:
