@@ -1,16 +1,17 @@
 """Recipe persistence: rows ↔ the Recipe aggregate, filtered lists, uniqueness clashes."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, text, tuple_, union_all, update
+from sqlalchemy import Row, bindparam, delete, select, text, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
+from provisio.store.row_insert import RowInsert
 from provisio.store.tables import CANDIDATE, LIVE_MAC, LIVE_SERIAL, recipes
 
 _NOT_FOUND = "provisioning recipe not found"
@@ -83,6 +84,8 @@ def _from_row(row: Row[Any]) -> Recipe:
 _UPDATE = update(recipes).where(recipes.c.uid == bindparam("stored_uid"))
 """Built once and run with the row as parameters: building `.values(row)` per call costs more
 than the database round trip."""
+
+_INSERT = RowInsert(recipes, [column.name for column in recipes.columns if column.name != "id"])
 
 Claim = tuple[str, str, str, str]
 """(field, organization uid, brand key, identifier): what a live recipe reserves."""
@@ -192,7 +195,7 @@ class RecipeRepository:
             taken.update(dict.fromkeys(_claims(recipe), recipe.uid))
             accepted.append(recipe)
         if accepted:
-            await self._write(insert(recipes), [_to_row(recipe) for recipe in accepted])
+            await self._write(_INSERT.run(self._conn, map(_to_row, accepted)))
             self.seen.extend(accepted)
         return refused
 
@@ -205,15 +208,17 @@ class RecipeRepository:
         )
         if clash is not None:
             raise _conflict(clash[0], taken[clash])
-        await self._write(_UPDATE, [{**_to_row(recipe), "stored_uid": recipe.uid}])
+        await self._write(
+            self._conn.execute(_UPDATE, [{**_to_row(recipe), "stored_uid": recipe.uid}])
+        )
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
 
     async def remove(self, recipe: Recipe) -> None:
         await self._conn.execute(delete(recipes).where(recipes.c.uid == recipe.uid))
 
-    async def _write(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> None:
+    async def _write(self, writing: Awaitable[object]) -> None:
         try:
-            await self._conn.execute(statement, rows)
+            await writing
         except IntegrityError as error:  # a concurrent writer won the race the check lost
             raise Conflict("a live recipe already claims these identifiers") from error
 
