@@ -2,16 +2,17 @@
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, delete, select, text, tuple_, union_all, update
+from sqlalchemy import Row, bindparam, delete, select, text, union_all, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
-from provisio.store.row_insert import RowInsert
+from provisio.store.row_insert import RowInsert, placeholders
 from provisio.store.tables import CANDIDATE, LIVE_MAC, LIVE_SERIAL, recipes
 
 _NOT_FOUND = "provisioning recipe not found"
@@ -89,6 +90,9 @@ _INSERT = RowInsert(recipes, [column.name for column in recipes.columns if colum
 
 Claim = tuple[str, str, str, str]
 """(field, organization uid, brand key, identifier): what a live recipe reserves."""
+
+ClaimRow = tuple[str, str, str, str]
+"""(uid, organization uid, brand key, identifier): a live recipe holding a claim."""
 
 
 class RecipeRepository:
@@ -228,20 +232,50 @@ class RecipeRepository:
         """Which of the batch's claims (or of `wanted`) stored live recipes hold → their uids."""
         claims = wanted if wanted is not None else {c for r in batch for c in _claims(r)}
         taken: dict[Claim, str] = {}
-        for field, column, predicate in (
-            ("serialNumber", recipes.c.serial_key, LIVE_SERIAL),
-            ("macAddress", recipes.c.mac_address, LIVE_MAC),
-        ):
+        for field, lookup in _CLAIM_LOOKUPS.items():
             keys = [claim[1:] for claim in claims if claim[0] == field]
-            if not keys:
-                continue
-            key = tuple_(recipes.c.organization_uid, recipes.c.brand_key, column)
-            query = select(
-                recipes.c.uid, recipes.c.organization_uid, recipes.c.brand_key, column
-            ).where(text(predicate), key.in_(keys))
-            for row in await self._conn.execute(query):
-                taken[(field, row[1], row[2], row[3])] = row.uid
+            if keys:
+                sql, parameters = lookup.query(self._conn.dialect, keys)
+                rows = await self._conn.exec_driver_sql(sql, parameters)
+                for row in rows:
+                    uid, organization_uid, brand, identifier = cast(ClaimRow, tuple(row))
+                    taken[(field, organization_uid, brand, identifier)] = uid
         return taken
+
+
+class _ClaimLookup:
+    """The live recipes holding some (organization, brand key, identifier) keys.
+
+    The keys are joined in as a VALUES list, and the partial unique index's predicate is
+    written out verbatim: each key is then one probe of that index on both engines, whatever
+    the table's statistics say (a bound row-value IN list on PostgreSQL gets a generic plan
+    that scans the organization's recipes once the table has grown since its last ANALYZE).
+    Lists are padded to a power of two, so a few statement texts serve every batch size.
+    """
+
+    def __init__(self, column: str, predicate: str) -> None:
+        self._head = f"SELECT r.uid, r.organization_uid, r.brand_key, r.{column} FROM (VALUES "
+        self._tail = (
+            f") AS k JOIN recipes AS r ON r.organization_uid = k.column1"
+            f" AND r.brand_key = k.column2 AND r.{column} = k.column3 WHERE {predicate}"
+        )
+
+    def query(
+        self, dialect: Dialect, keys: Sequence[tuple[str, str, str]]
+    ) -> tuple[str, tuple[str, ...]]:
+        padded = [*keys, *[keys[-1]] * (_padded_length(len(keys)) - len(keys))]
+        sql = f"{self._head}{placeholders(dialect, len(padded), 3)}{self._tail}"
+        return sql, tuple(value for key in padded for value in key)
+
+
+def _padded_length(count: int) -> int:
+    return max(8, 1 << (count - 1).bit_length())
+
+
+_CLAIM_LOOKUPS = {
+    "serialNumber": _ClaimLookup("serial_key", LIVE_SERIAL),
+    "macAddress": _ClaimLookup("mac_address", LIVE_MAC),
+}
 
 
 def _claims(recipe: Recipe) -> list[Claim]:

@@ -1,4 +1,4 @@
-"""INSERTs of many rows as one driver-level executemany of ready tuples.
+"""Statements run at the driver level: INSERTs of many rows as one executemany of tuples.
 
 For thousands of rows, SQLAlchemy's per-row work (building and processing a parameter dict per
 row, per column) costs more than the database does. Here the statement text is built once per
@@ -19,6 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 Processor = Callable[[Any], Any]
 
 
+def placeholders(dialect: Dialect, rows: int, width: int) -> str:
+    """`(?, ?), (?, ?)` (SQLite) or `($1, $2), ($3, $4)` (asyncpg): `rows` groups of `width`."""
+    if dialect.paramstyle == "qmark":
+        group = f"({', '.join(['?'] * width)})"
+        return ", ".join(group for _ in range(rows))
+    if dialect.paramstyle == "numeric_dollar":
+        numbers = iter(range(1, rows * width + 1))
+        return ", ".join(
+            f"({', '.join(f'${next(numbers)}' for _ in range(width))})" for _ in range(rows)
+        )
+    raise NotImplementedError(f"parameter style {dialect.paramstyle}")  # aiosqlite, asyncpg only
+
+
 class RowInsert:
     """`INSERT INTO table (columns) VALUES (…)` for rows given as mappings by column name."""
 
@@ -36,13 +49,8 @@ class RowInsert:
     def _prepared(self, dialect: Dialect) -> tuple[str, tuple[Processor | None, ...]]:
         prepared = self._dialects.get(dialect.name)
         if prepared is None:
-            if dialect.paramstyle == "qmark":
-                marks = ", ".join("?" for _ in self._columns)
-            elif dialect.paramstyle == "numeric_dollar":
-                marks = ", ".join(f"${n}" for n in range(1, len(self._columns) + 1))
-            else:  # pragma: no cover - provisio runs on aiosqlite and asyncpg only
-                raise NotImplementedError(f"parameter style {dialect.paramstyle}")
-            sql = f"INSERT INTO {self._table.name} ({self._names}) VALUES ({marks})"
+            marks = placeholders(dialect, 1, len(self._columns))
+            sql = f"INSERT INTO {self._table.name} ({self._names}) VALUES {marks}"
             processors = tuple(
                 self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                 for name in self._columns
