@@ -22,8 +22,9 @@ from bench.report import Comparison, Sample
 from provisio.domain.brands import BrandRules
 from provisio.domain.device import DeviceReport
 from provisio.service import tenancy
+from provisio.service.bulk_import import BulkRow, bulk_create
 from provisio.service.devices import register_device
-from provisio.service.recipes import BulkRow, bulk_create, create_recipe, update_recipe
+from provisio.service.recipes import create_recipe, update_recipe
 from provisio.service.tenancy import Principal
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store

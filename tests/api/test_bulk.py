@@ -256,3 +256,24 @@ def test_a_large_json_array_is_read_element_by_element(client: TestClient, tenan
     body = response.json()
     assert (body["created"], body["failedCount"]) == (800, 1)
     assert body["failed"][0]["row"] == 801
+
+
+def test_references_first_met_in_a_later_batch_are_looked_up_while_earlier_rows_are_written(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """Rows are stored batch by batch while the next batch is read: a tag first named in the
+    third batch is looked up then, and an unknown one refuses only its own rows."""
+    tag = entry(client, tenant, TAGS)
+    unknown = "f" * 32
+    rows: list[dict[str, object]] = [
+        {"brand": "lg", "serialNumber": f"SN-{n}"} for n in range(1100)
+    ]
+    rows[1050]["tagUids"] = [tag]
+    rows[1060]["tagUids"] = [unknown]
+    rows[1070]["tagUids"] = [tag]
+    response = client.post(BULK, params={"mode": "partial"}, json=rows, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["failedCount"]) == (1099, 1)
+    assert [(f["row"], f["field"]) for f in body["failed"]] == [(1061, "tagUids")]
+    assert len(feed(client, tenant, 1099)) == 1099

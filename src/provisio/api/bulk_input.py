@@ -18,7 +18,7 @@ from provisio.api.errors import problems_from
 from provisio.api.limits import CSV
 from provisio.api.schemas import RecipeCreate
 from provisio.domain.errors import FieldProblem, InvalidInput
-from provisio.service.recipes import BulkRow
+from provisio.service.bulk_import import BulkRow
 
 CSV_COLUMNS = (
     "brand",

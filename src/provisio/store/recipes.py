@@ -186,22 +186,31 @@ class RecipeRepository:
             raise refused[recipe.uid]
 
     async def add_many(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
-        """Insert, in one statement, every recipe whose device no other live recipe claims
-        (stored, or earlier in the batch); the refused ones are returned by uid."""
+        """Insert every recipe whose device no other live recipe claims (stored, or earlier in
+        the batch); the refused ones are returned by uid."""
+        refused = await self.refused(batch)
+        await self.insert([recipe for recipe in batch if recipe.uid not in refused])
+        return refused
+
+    async def refused(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
+        """Which of these new recipes claim a device that a live recipe, stored or earlier in
+        the batch, already claims: their conflicts by uid."""
         taken = await self._claimed(batch)
         refused: dict[str, Conflict] = {}
-        accepted: list[Recipe] = []
         for recipe in batch:
-            clash = next((claim for claim in _claims(recipe) if claim in taken), None)
+            claims = _claims(recipe)
+            clash = next((claim for claim in claims if claim in taken), None)
             if clash is not None:
                 refused[recipe.uid] = _conflict(clash[0], taken[clash])
-                continue
-            taken.update(dict.fromkeys(_claims(recipe), recipe.uid))
-            accepted.append(recipe)
-        if accepted:
-            await self._write(_INSERT.run(self._conn, map(_to_row, accepted)))
-            self.seen.extend(accepted)
+            else:
+                taken.update(dict.fromkeys(claims, recipe.uid))
         return refused
+
+    async def insert(self, batch: Sequence[Recipe]) -> None:
+        """Insert new recipes that `refused` let through, in one statement."""
+        if batch:
+            await self._write(_INSERT.run(self._conn, map(_to_row, batch)))
+            self.seen.extend(batch)
 
     async def save(self, recipe: Recipe) -> None:
         """Store a loaded recipe; only identifiers it newly claims are checked for clashes."""
@@ -264,7 +273,7 @@ class _ClaimLookup:
         self, dialect: Dialect, keys: Sequence[tuple[str, str, str]]
     ) -> tuple[str, tuple[str, ...]]:
         padded = [*keys, *[keys[-1]] * (_padded_length(len(keys)) - len(keys))]
-        sql = f"{self._head}{placeholders(dialect, len(padded), 3)}{self._tail}"
+        sql = f"{self._head}{placeholders(dialect.paramstyle, len(padded), 3)}{self._tail}"
         return sql, tuple(value for key in padded for value in key)
 
 

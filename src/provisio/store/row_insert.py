@@ -1,14 +1,16 @@
-"""Statements run at the driver level: INSERTs of many rows as one executemany of tuples.
+"""Statements run at the driver level: many rows in one multi-row INSERT, VALUES lists.
 
 For thousands of rows, SQLAlchemy's per-row work (building and processing a parameter dict per
-row, per column) costs more than the database does. Here the statement text is built once per
-dialect and each value goes through its column's bind processing once per distinct value
-(timestamps and flags repeat across a batch), so what the database stores is exactly what
-`conn.execute(insert(table), rows)` would have stored.
+row, per column) costs more than the database does, and an executemany hands SQLite's driver
+thread the GIL back for every row (while the event loop drafts the next batch, each hand-back
+waits for the loop's thread to let go). Here one statement carries up to a few hundred rows,
+its text is built once per size, and each value goes through its column's bind processing once
+per distinct value (timestamps and flags repeat across a batch), so what the database stores
+is exactly what `conn.execute(insert(table), rows)` would have stored.
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cached_property
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -18,61 +20,67 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any]
 
+MAX_PARAMETERS = 32_766
+"""Bound values one statement may carry: SQLite's limit (PostgreSQL allows 65,535)."""
 
-def placeholders(dialect: Dialect, rows: int, width: int) -> str:
+
+@lru_cache(maxsize=64)
+def placeholders(paramstyle: str, rows: int, width: int) -> str:
     """`(?, ?), (?, ?)` (SQLite) or `($1, $2), ($3, $4)` (asyncpg): `rows` groups of `width`."""
-    if dialect.paramstyle == "qmark":
+    if paramstyle == "qmark":
         group = f"({', '.join(['?'] * width)})"
         return ", ".join(group for _ in range(rows))
-    if dialect.paramstyle == "numeric_dollar":
+    if paramstyle == "numeric_dollar":
         numbers = iter(range(1, rows * width + 1))
         return ", ".join(
             f"({', '.join(f'${next(numbers)}' for _ in range(width))})" for _ in range(rows)
         )
-    raise NotImplementedError(f"parameter style {dialect.paramstyle}")  # aiosqlite, asyncpg only
+    raise NotImplementedError(f"parameter style {paramstyle}")  # aiosqlite and asyncpg only
 
 
 class RowInsert:
-    """`INSERT INTO table (columns) VALUES (…)` for rows given as mappings by column name."""
+    """`INSERT INTO table (columns) VALUES (…), (…), …` for rows given as mappings by column."""
 
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         if len(columns) < 2:
             raise ValueError("a RowInsert writes at least two columns")  # itemgetter's tuples
         self._table = table
         self._columns = tuple(columns)
-        self._dialects: dict[str, tuple[str, tuple[Processor | None, ...]]] = {}
+        self._head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+        self._values = itemgetter(*columns)
+        self._rows_per_statement = MAX_PARAMETERS // len(columns)
 
-    @cached_property
-    def _names(self) -> str:
-        return ", ".join(self._columns)
-
-    def _prepared(self, dialect: Dialect) -> tuple[str, tuple[Processor | None, ...]]:
-        prepared = self._dialects.get(dialect.name)
-        if prepared is None:
-            marks = placeholders(dialect, 1, len(self._columns))
-            sql = f"INSERT INTO {self._table.name} ({self._names}) VALUES {marks}"
-            processors = tuple(
-                self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                for name in self._columns
-            )
-            prepared = self._dialects[dialect.name] = (sql, processors)
-        return prepared
+    def _processors(self, dialect: Dialect) -> list[tuple[int, Processor]]:
+        """The columns whose values the dialect converts before binding them."""
+        found = [
+            (index, self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for index, name in enumerate(self._columns)
+        ]
+        return [(index, processor) for index, processor in found if processor is not None]
 
     async def run(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
-        sql, processors = self._prepared(conn.dialect)
-        processed: list[tuple[int, Processor, dict[Any, Any]]] = [
-            (index, p, {}) for index, p in enumerate(processors) if p is not None
+        dialect = conn.dialect
+        processors: list[tuple[int, Processor, dict[Any, Any]]] = [
+            (index, processor, {}) for index, processor in self._processors(dialect)
         ]
-        values = itemgetter(*self._columns)
-        tuples: list[tuple[Any, ...]] = []
+        values: list[Any] = []
+        count = 0
         for row in rows:
-            cells = list(values(row))
-            for index, processor, memo in processed:
+            cells = list(self._values(row))
+            for index, processor, memo in processors:
                 raw = cells[index]
                 if raw is not None:
                     if raw not in memo:
                         memo[raw] = processor(raw)
                     cells[index] = memo[raw]
-            tuples.append(tuple(cells))
-        if tuples:
-            await conn.exec_driver_sql(sql, tuples)
+            values += cells
+            count += 1
+            if count == self._rows_per_statement:
+                await self._execute(conn, count, values)
+                values, count = [], 0
+        if count:
+            await self._execute(conn, count, values)
+
+    async def _execute(self, conn: AsyncConnection, count: int, values: list[Any]) -> None:
+        marks = placeholders(conn.dialect.paramstyle, count, len(self._columns))
+        await conn.exec_driver_sql(self._head + marks, tuple(values))

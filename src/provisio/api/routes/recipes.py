@@ -18,6 +18,7 @@ from provisio.api.schemas import (
 from provisio.api.upload import spool
 from provisio.domain.recipe import Recipe
 from provisio.domain.status import RecipeStatus
+from provisio.service import bulk_import
 from provisio.service import recipes as use_cases
 
 router = APIRouter(prefix="/v1/provisioning-recipe", tags=["provisioning recipes"])
@@ -109,7 +110,7 @@ async def bulk_create(
     nothing stored; `partial`: the good rows are stored and the bad ones listed."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     with await spool(request) as upload:
-        result = await use_cases.bulk_create(
+        result = await bulk_import.bulk_create(
             store,
             principal,
             bulk_rows(upload, media, organization_uid),
