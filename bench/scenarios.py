@@ -323,43 +323,6 @@ async def import_recipes(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) ->
         raise RuntimeError(f"bulk import refused rows: {result.failed[:3]}")
 
 
-Importer = Callable[[Tenant, list[dict[str, Any]]], Awaitable[None]]
-"""One side of the bulk scenario: import these rows for this tenant."""
-
-
-async def compare_bulk(database: Database, store: Store, rows: int, repeats: int) -> Comparison:
-    """`repeats` imports of `rows` fresh rows per side; latency is one whole import.
-
-    Every import goes into a new, empty organization: provisio's uniqueness check reads the
-    organization's existing recipes, so importing into a shared one would make the figure
-    depend on how many imports ran before it.
-    """
-    pool = await RawPool.open(database, 1)
-
-    async def timed(importer: Importer) -> Sample:
-        tenant = await Tenant.create(store)  # set-up, like the parsed upload, is off the clock
-        fields = bulk_fields(rows)
-        gc.collect()
-        started = perf_counter()
-        await importer(tenant, fields)
-        elapsed = perf_counter() - started
-        return Sample(rows, elapsed, [elapsed])
-
-    async def raw_import(tenant: Tenant, fields: list[dict[str, Any]]) -> None:
-        async with pool.connection() as conn:
-            await _raw_bulk(conn, tenant, fields)
-
-    try:
-        reference, provisio = await _alternate(
-            lambda: timed(raw_import), lambda: timed(import_recipes), repeats
-        )
-    finally:
-        await pool.close()
-    return Comparison(
-        f"bulk import {rows:,} rows", database.engine, 1, "rows/s", reference, provisio
-    )
-
-
 # --- device registration --------------------------------------------------------------------
 
 STATUS_UPDATED = "Device.ProvisioningRecipeStatusUpdated"
