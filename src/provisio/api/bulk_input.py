@@ -98,14 +98,15 @@ def _csv_data_rows(
         cells = _next_record(records, number + 1)
         if cells is None:
             return
-        if not any(cell.strip() for cell in cells):
+        fields = _csv_fields(header, cells)
+        if not fields and not any(cell.strip() for cell in cells[len(header) :]):
             continue  # a blank line is no row
         number += 1
         if len(cells) > len(header):
             problem = FieldProblem("", "more cells than the header", number)
             yield BulkRow(number, {}, (problem,))
             continue
-        yield _validated(number, _csv_fields(header, cells), organization_uid)
+        yield _validated(number, fields, organization_uid)
 
 
 def _next_record(records: "Iterator[list[str]]", row: int | None) -> list[str] | None:

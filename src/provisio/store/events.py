@@ -34,7 +34,9 @@ class Outbound(NamedTuple):
 
 
 _APPEND = RowInsert(
-    events, ("event_id", "organization_uid", "type", "subject_uid", "body", "created_at")
+    events,
+    ("event_id", "organization_uid", "type", "subject_uid", "body", "created_at"),
+    repeated=("created_at",),
 )
 
 

@@ -86,7 +86,11 @@ _UPDATE = update(recipes).where(recipes.c.uid == bindparam("stored_uid"))
 """Built once and run with the row as parameters: building `.values(row)` per call costs more
 than the database round trip."""
 
-_INSERT = RowInsert(recipes, [column.name for column in recipes.columns if column.name != "id"])
+_INSERT = RowInsert(
+    recipes,
+    [column.name for column in recipes.columns if column.name != "id"],
+    repeated=("created_at", "updated_at"),
+)
 
 Claim = tuple[str, str, str, str]
 """(field, organization uid, brand key, identifier): what a live recipe reserves."""
@@ -195,10 +199,10 @@ class RecipeRepository:
     async def refused(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
         """Which of these new recipes claim a device that a live recipe, stored or earlier in
         the batch, already claims: their conflicts by uid."""
-        taken = await self._claimed(batch)
+        claimed = [(recipe, _claims(recipe)) for recipe in batch]
+        taken = await self._claimed({claim for _, claims in claimed for claim in claims})
         refused: dict[str, Conflict] = {}
-        for recipe in batch:
-            claims = _claims(recipe)
+        for recipe, claims in claimed:
             clash = next((claim for claim in claims if claim in taken), None)
             if clash is not None:
                 refused[recipe.uid] = _conflict(clash[0], taken[clash])
@@ -215,7 +219,7 @@ class RecipeRepository:
     async def save(self, recipe: Recipe) -> None:
         """Store a loaded recipe; only identifiers it newly claims are checked for clashes."""
         new_claims = set(_claims(recipe)) - self._loaded_claims.get(recipe.uid, set())
-        taken = await self._claimed([recipe], new_claims)
+        taken = await self._claimed(new_claims)
         clash = next(
             (claim for claim in new_claims if taken.get(claim, recipe.uid) != recipe.uid), None
         )
@@ -235,11 +239,8 @@ class RecipeRepository:
         except IntegrityError as error:  # a concurrent writer won the race the check lost
             raise Conflict("a live recipe already claims these identifiers") from error
 
-    async def _claimed(
-        self, batch: Sequence[Recipe], wanted: set[Claim] | None = None
-    ) -> dict[Claim, str]:
-        """Which of the batch's claims (or of `wanted`) stored live recipes hold → their uids."""
-        claims = wanted if wanted is not None else {c for r in batch for c in _claims(r)}
+    async def _claimed(self, claims: set[Claim]) -> dict[Claim, str]:
+        """Which of these claims stored live recipes hold → their uids."""
         taken: dict[Claim, str] = {}
         for field, lookup in _CLAIM_LOOKUPS.items():
             keys = [claim[1:] for claim in claims if claim[0] == field]

@@ -4,12 +4,12 @@ For thousands of rows, SQLAlchemy's per-row work (building and processing a para
 row, per column) costs more than the database does, and an executemany hands SQLite's driver
 thread the GIL back for every row (while the event loop drafts the next batch, each hand-back
 waits for the loop's thread to let go). Here one statement carries up to a few hundred rows,
-its text is built once per size, and each value goes through its column's bind processing once
-per distinct value (timestamps and flags repeat across a batch), so what the database stores
-is exactly what `conn.execute(insert(table), rows)` would have stored.
+its text is built once per size, and each value goes through its column's bind processing (once
+per distinct value where values repeat, as timestamps do), so what the database stores is
+exactly what `conn.execute(insert(table), rows)` would have stored.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -41,11 +41,16 @@ def placeholders(paramstyle: str, rows: int, width: int) -> str:
 class RowInsert:
     """`INSERT INTO table (columns) VALUES (…), (…), …` for rows given as mappings by column."""
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+    def __init__(
+        self, table: Table, columns: Sequence[str], repeated: Collection[str] = ()
+    ) -> None:
+        """`repeated`: columns whose few distinct values recur across rows (timestamps of one
+        transaction): each is converted once."""
         if len(columns) < 2:
             raise ValueError("a RowInsert writes at least two columns")  # itemgetter's tuples
         self._table = table
         self._columns = tuple(columns)
+        self._repeated = frozenset(repeated)
         self._head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
         self._values = itemgetter(*columns)
         self._rows_per_statement = MAX_PARAMETERS // len(columns)
@@ -59,20 +64,17 @@ class RowInsert:
         return [(index, processor) for index, processor in found if processor is not None]
 
     async def run(self, conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> None:
-        dialect = conn.dialect
-        processors: list[tuple[int, Processor, dict[Any, Any]]] = [
-            (index, processor, {}) for index, processor in self._processors(dialect)
+        processors = [
+            (index, _memoized(processor) if self._columns[index] in self._repeated else processor)
+            for index, processor in self._processors(conn.dialect)
         ]
         values: list[Any] = []
         count = 0
         for row in rows:
             cells = list(self._values(row))
-            for index, processor, memo in processors:
-                raw = cells[index]
-                if raw is not None:
-                    if raw not in memo:
-                        memo[raw] = processor(raw)
-                    cells[index] = memo[raw]
+            for index, processor in processors:
+                if cells[index] is not None:
+                    cells[index] = processor(cells[index])
             values += cells
             count += 1
             if count == self._rows_per_statement:
@@ -84,3 +86,14 @@ class RowInsert:
     async def _execute(self, conn: AsyncConnection, count: int, values: list[Any]) -> None:
         marks = placeholders(conn.dialect.paramstyle, count, len(self._columns))
         await conn.exec_driver_sql(self._head + marks, tuple(values))
+
+
+def _memoized(processor: Processor) -> Processor:
+    converted: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if value not in converted:
+            converted[value] = processor(value)
+        return converted[value]
+
+    return convert
