@@ -204,7 +204,7 @@ class _JsonText:
     """A window on the upload's text: what is read so far, from `pos` on."""
 
     def __init__(self, upload: IO[bytes]) -> None:
-        self._text = io.TextIOWrapper(upload, encoding="utf-8-sig")
+        self._text = io.TextIOWrapper(upload, encoding="utf-8-sig", newline="")
         self.buffer = ""
         self.pos = 0
         self.ended = False
