@@ -91,7 +91,7 @@ def _csv_rows(upload: IO[bytes], organization_uid: str | None) -> Iterator[BulkR
 
 
 def _csv_data_rows(
-    records: "Iterator[list[str]]", header: list[str], organization_uid: str | None
+    records: Iterator[list[str]], header: list[str], organization_uid: str | None
 ) -> Iterator[BulkRow]:
     number = 0
     while True:
@@ -109,7 +109,7 @@ def _csv_data_rows(
         yield _validated(number, fields, organization_uid)
 
 
-def _next_record(records: "Iterator[list[str]]", row: int | None) -> list[str] | None:
+def _next_record(records: Iterator[list[str]], row: int | None) -> list[str] | None:
     """The next record's cells (None at the end); unreadable text is a 422 naming where."""
     try:
         return next(records, None)
