@@ -258,11 +258,11 @@ def test_a_large_json_array_is_read_element_by_element(client: TestClient, tenan
     assert body["failed"][0]["row"] == 801
 
 
-def test_references_first_met_in_a_later_batch_are_looked_up_while_earlier_rows_are_written(
+def test_references_first_met_in_a_later_batch_refuse_only_their_own_rows(
     client: TestClient, tenant: Tenant
 ) -> None:
-    """Rows are stored batch by batch while the next batch is read: a tag first named in the
-    third batch is looked up then, and an unknown one refuses only its own rows."""
+    """Rows are stored batch by batch: a tag first named in the third batch is looked up then,
+    and an unknown one refuses only its own row."""
     tag = entry(client, tenant, TAGS)
     unknown = "f" * 32
     rows: list[dict[str, object]] = [

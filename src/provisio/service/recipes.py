@@ -1,6 +1,6 @@
 """Recipe use cases. Each runs in one unit of work, so state and events commit together."""
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,19 +46,10 @@ class Drafter:
     value, not once per row. All its recipes are created at the same moment.
     """
 
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        rules: BrandRules,
-        before_lookup: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        """`before_lookup` runs before each database read (a bulk import finishes its pending
-        write there, so the transaction does one thing at a time)."""
+    def __init__(self, uow: UnitOfWork, principal: Principal, rules: BrandRules) -> None:
         self._uow = uow
         self._principal = principal
         self._rules = rules
-        self._before_lookup = before_lookup
         self._targets: dict[str | None, str] = {}
         self._actors: dict[str, Actor] = {}
         self._now = datetime.now(UTC)
@@ -67,23 +58,16 @@ class Drafter:
     async def draft(self, body: Mapping[str, Any]) -> Recipe:
         wanted = body.get("organizationUid")
         if wanted not in self._targets:
-            await self._looking_up()
             self._targets[wanted] = await target_organization(self._uow, self._principal, wanted)
         organization_uid = self._targets[wanted]
         spec = build_spec({k: v for k, v in body.items() if k != "organizationUid"}, self._rules)
         wanted_references = references(spec)
         if wanted_references:
-            if not self._references.knows(organization_uid, wanted_references):
-                await self._looking_up()
             await self._references.require(organization_uid, wanted_references)
         actor = self._actors.get(organization_uid)
         if actor is None:
             actor = self._actors[organization_uid] = self._principal.actor(organization_uid)
         return Recipe.create(new_uid(), organization_uid, spec, self._now, actor)
-
-    async def _looking_up(self) -> None:
-        if self._before_lookup is not None:
-            await self._before_lookup()
 
 
 async def create_recipe(

@@ -55,10 +55,6 @@ class ReferenceCheck:
         self._uow = uow
         self._exists: dict[tuple[str, Reference], bool] = {}
 
-    def knows(self, organization_uid: str, wanted: Sequence[Reference]) -> bool:
-        """Whether `missing` can answer for these without asking the database."""
-        return all((organization_uid, r) in self._exists for r in wanted)
-
     async def missing(self, organization_uid: str, wanted: Sequence[Reference]) -> list[Reference]:
         unknown = [r for r in wanted if (organization_uid, r) not in self._exists]
         if unknown:

@@ -191,26 +191,24 @@ class RecipeRepository:
             raise refused[recipe.uid]
 
     async def add_many(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
-        """Insert every recipe whose device no other live recipe claims (stored, or earlier in
-        the batch); the refused ones are returned by uid."""
-        refused = await self.refused(batch)
-        await self.insert([recipe for recipe in batch if recipe.uid not in refused])
-        return refused
-
-    async def refused(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
-        """Which of these new recipes claim a device that a live recipe, stored or earlier in
-        the batch, already claims: their conflicts by uid."""
+        """Insert, in one statement, every recipe whose device no other live recipe claims
+        (stored, or earlier in the batch); the refused ones are returned by uid."""
         if len(batch) > 1:
             await self._plan_for_actual_sizes()
         claimed = [(recipe, _claims(recipe)) for recipe in batch]
         taken = await self._claimed({claim for _, claims in claimed for claim in claims})
         refused: dict[str, Conflict] = {}
+        accepted: list[Recipe] = []
         for recipe, claims in claimed:
             clash = next((claim for claim in claims if claim in taken), None)
             if clash is not None:
                 refused[recipe.uid] = _conflict(clash[0], taken[clash])
-            else:
-                taken.update(dict.fromkeys(claims, recipe.uid))
+                continue
+            taken.update(dict.fromkeys(claims, recipe.uid))
+            accepted.append(recipe)
+        if accepted:
+            await self._write(_INSERT.run(self._conn, map(_to_row, accepted)))
+            self.seen.extend(accepted)
         return refused
 
     async def _plan_for_actual_sizes(self) -> None:
@@ -222,12 +220,6 @@ class RecipeRepository:
             return
         await self._conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         self._planning_each_time = True
-
-    async def insert(self, batch: Sequence[Recipe]) -> None:
-        """Insert new recipes that `refused` let through, in one statement."""
-        if batch:
-            await self._write(_INSERT.run(self._conn, map(_to_row, batch)))
-            self.seen.extend(batch)
 
     async def save(self, recipe: Recipe) -> None:
         """Store a loaded recipe; only identifiers it newly claims are checked for clashes."""

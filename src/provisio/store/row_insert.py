@@ -1,9 +1,8 @@
 """Statements run at the driver level: many rows in one multi-row INSERT, VALUES lists.
 
 For thousands of rows, SQLAlchemy's per-row work (building and processing a parameter dict per
-row, per column) costs more than the database does, and an executemany hands SQLite's driver
-thread the GIL back for every row (while the event loop drafts the next batch, each hand-back
-waits for the loop's thread to let go). Here one statement carries up to a few hundred rows,
+row, per column) costs more than the database does, and an executemany takes the GIL back in
+SQLite's driver thread for every row. Here one statement carries up to a few hundred rows,
 its text is built once per size, and each value goes through its column's bind processing (once
 per distinct value where values repeat, as timestamps do), so what the database stores is
 exactly what `conn.execute(insert(table), rows)` would have stored.
