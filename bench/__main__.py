@@ -15,6 +15,7 @@ from bench.api_writes import compare_api_writes
 from bench.delivery import compare_delivery
 from bench.embedded import EmbeddedPlan, Layout, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
+from bench.imports import compare_csv_import, steady_import
 from bench.matching import compare_matching
 from bench.peer import compare_peer
 from bench.report import (
@@ -25,7 +26,7 @@ from bench.report import (
     machine,
     table,
 )
-from bench.scenarios import compare_bulk, compare_registrations, compare_updates, open_tenant
+from bench.scenarios import compare_registrations, compare_updates, open_tenant
 from bench.sink import Mode, Sink
 
 ENGINES = ("sqlite", "postgresql")
@@ -47,6 +48,8 @@ class Plan:
     api_seconds: float
     """Seconds of PUTs per side of the API-write rows, split over `rounds`."""
     matching_recipes: int
+    steady_rows: int
+    steady_batch: int
     suites: Sequence[str]
     delivery_events: int
     delivery_rounds: int
@@ -103,8 +106,10 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
             "event, COMMIT) and device registration that applies a Pending recipe "
             "(provisio.service.devices.register_device vs. SELECT device, SELECT recipe [FOR "
             "UPDATE], INSERT device and MACs, UPDATE recipe, INSERT 3 events, COMMIT) at each "
-            "writer count, and bulk import (bulk_create vs. executemany of the recipe and event "
-            "rows). The pipeline suite measures webhook delivery throughput (Relay + Dispatcher "
+            "writer count, CSV import (the bulk endpoint's bulk_rows + bulk_create vs. csv + "
+            "executemany of the recipe and event rows) and the import rate as one organization "
+            "grows (first import vs. last, statistics never refreshed). "
+            "The pipeline suite measures webhook delivery throughput (Relay + Dispatcher "
             "vs. a bare aiohttp POST loop) and, through a real `provisio serve`, recipe PUT → "
             "webhook latency under an open-loop load and bulk import → webhook latency; on "
             "PostgreSQL the latency rows run again on the scale-out layout (`provisio serve "
@@ -167,13 +172,26 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         "--bulk-rows",
         type=int,
         default=None,
-        help="rows per bulk import (default 10000, --quick 2000)",
+        help="rows per CSV import (default 100000, --quick 100000)",
     )
     parser.add_argument(
         "--bulk-repeats",
         type=int,
         default=None,
-        help="bulk imports per side, alternating (default 5, --quick 1)",
+        help="CSV imports per side, alternating (default 3, --quick 1)",
+    )
+    parser.add_argument(
+        "--steady-rows",
+        type=int,
+        default=None,
+        help="recipes imported into one organization to see whether the import rate holds "
+        "as the table grows (default 1000000, --quick 100000)",
+    )
+    parser.add_argument(
+        "--steady-batch",
+        type=int,
+        default=None,
+        help="rows per import of that run (default 50000, --quick 10000)",
     )
     parser.add_argument(
         "--api-seconds",
@@ -248,8 +266,10 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         updates=pick(args.updates, 2000, 200),
         registrations=pick(args.registrations, 1000, 100),
         rounds=pick(args.rounds, 2, 1),
-        bulk_rows=pick(args.bulk_rows, 10_000, 2000),
-        bulk_repeats=pick(args.bulk_repeats, 5, 1),
+        bulk_rows=pick(args.bulk_rows, 100_000, 100_000),
+        bulk_repeats=pick(args.bulk_repeats, 3, 1),
+        steady_rows=pick(args.steady_rows, 1_000_000, 100_000),
+        steady_batch=pick(args.steady_batch, 50_000, 10_000),
         api_seconds=pick(args.api_seconds, 20, 4),
         matching_recipes=pick(args.matching_recipes, 1_000_000, 100_000),
         suites=args.suites,
@@ -288,9 +308,13 @@ async def _on_engine(plan: Plan, database: Database) -> list[Comparison]:
             )
         _progress(f"  one event per command vs eventsourcing, {plan.updates} commands")
         results.append(await compare_peer(database, tenant, plan.updates, plan.rounds))
-        _progress(f"  bulk import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
+        _progress(f"  CSV import, {plan.bulk_rows} rows x {plan.bulk_repeats}")
         results.append(
-            await compare_bulk(database, tenant.store, plan.bulk_rows, plan.bulk_repeats)
+            await compare_csv_import(database, tenant.store, plan.bulk_rows, plan.bulk_repeats)
+        )
+        _progress(f"  import rate as the table grows to {plan.steady_rows} rows")
+        results.append(
+            await steady_import(database, tenant.store, plan.steady_rows, plan.steady_batch)
         )
         _progress(f"  device registration among {plan.matching_recipes:,} recipes")
         results.append(
@@ -365,7 +389,9 @@ async def run(plan: Plan) -> str:
             f"updates per side per writer count: {plan.updates} over {plan.rounds} round(s); "
             f"registrations per side per writer count: {plan.registrations} over {plan.rounds} "
             "round(s); "
-            f"bulk: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side"
+            f"CSV import: {plan.bulk_rows:,} rows x {plan.bulk_repeats} import(s) per side; "
+            f"growing table: {plan.steady_rows:,} rows in imports of {plan.steady_batch:,}, "
+            "first import (raw column) against last"
         )
         parts.append(table(results))
     if api_writes:

@@ -10,7 +10,7 @@ import gc
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -22,8 +22,9 @@ from bench.report import Comparison, Sample
 from provisio.domain.brands import BrandRules
 from provisio.domain.device import DeviceReport
 from provisio.service import tenancy
+from provisio.service.bulk_import import BulkRow, bulk_create
 from provisio.service.devices import register_device
-from provisio.service.recipes import BulkRow, bulk_create, create_recipe, update_recipe
+from provisio.service.recipes import create_recipe, update_recipe
 from provisio.service.tenancy import Principal
 from provisio.store.migrate import migrate
 from provisio.store.unit_of_work import Store
@@ -317,9 +318,8 @@ async def _raw_bulk(conn: RawConnection, tenant: Tenant, rows: Sequence[Mapping[
         raise
 
 
-async def _stream(rows: Sequence[Mapping[str, Any]]) -> AsyncIterator[BulkRow]:
-    for number, fields in enumerate(rows, start=1):
-        yield BulkRow(number, fields)
+def _stream(rows: Sequence[Mapping[str, Any]]) -> Iterator[BulkRow]:
+    return (BulkRow(number, fields) for number, fields in enumerate(rows, start=1))
 
 
 async def import_recipes(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) -> None:
@@ -328,43 +328,6 @@ async def import_recipes(tenant: Tenant, fields: Sequence[Mapping[str, Any]]) ->
     result = await bulk_create(tenant.store, tenant.principal, stream, RULES, atomic=True)
     if result.created != len(fields):  # a refused row would flatter provisio's rate
         raise RuntimeError(f"bulk import refused rows: {result.failed[:3]}")
-
-
-Importer = Callable[[Tenant, list[dict[str, Any]]], Awaitable[None]]
-"""One side of the bulk scenario: import these rows for this tenant."""
-
-
-async def compare_bulk(database: Database, store: Store, rows: int, repeats: int) -> Comparison:
-    """`repeats` imports of `rows` fresh rows per side; latency is one whole import.
-
-    Every import goes into a new, empty organization: provisio's uniqueness check reads the
-    organization's existing recipes, so importing into a shared one would make the figure
-    depend on how many imports ran before it.
-    """
-    pool = await RawPool.open(database, 1)
-
-    async def timed(importer: Importer) -> Sample:
-        tenant = await Tenant.create(store)  # set-up, like the parsed upload, is off the clock
-        fields = bulk_fields(rows)
-        gc.collect()
-        started = perf_counter()
-        await importer(tenant, fields)
-        elapsed = perf_counter() - started
-        return Sample(rows, elapsed, [elapsed])
-
-    async def raw_import(tenant: Tenant, fields: list[dict[str, Any]]) -> None:
-        async with pool.connection() as conn:
-            await _raw_bulk(conn, tenant, fields)
-
-    try:
-        reference, provisio = await _alternate(
-            lambda: timed(raw_import), lambda: timed(import_recipes), repeats
-        )
-    finally:
-        await pool.close()
-    return Comparison(
-        f"bulk import {rows:,} rows", database.engine, 1, "rows/s", reference, provisio
-    )
 
 
 # --- device registration --------------------------------------------------------------------

@@ -123,3 +123,157 @@ def test_bulk_refuses_a_non_array_and_other_content_types(
         BULK, content=b"x", headers={**tenant.headers, "Content-Type": "text/plain"}
     )
     assert response.status_code == 415
+
+
+def test_a_quote_inside_an_unquoted_csv_cell_is_data(client: TestClient, tenant: Tenant) -> None:
+    text = 'brand,serialNumber,deviceName\nlg,SN-1,Lobby 55" screen\nlg,SN-2,Hall\n'
+    response = client.post(
+        BULK,
+        params={"mode": "partial"},
+        content=text.encode(),
+        headers={**tenant.headers, **CSV_HEADERS},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 2
+    names = [r["deviceName"] for r in client.get(RECIPES, headers=tenant.headers).json()]
+    assert names == ['Lobby 55" screen', "Hall"]
+
+
+def test_csv_rows_are_read_as_the_csv_module_reads_them(client: TestClient, tenant: Tenant) -> None:
+    """An unterminated quote takes the rest of the file into its cell, as `csv` does: that row
+    is refused (too long a name), the rows before it are stored."""
+    text = 'brand,serialNumber,deviceName\nlg,SN-1,ok\nlg,SN-2,"open\n' + "lg,SN-x,y\n" * 40
+    response = client.post(
+        BULK,
+        params={"mode": "partial"},
+        content=text.encode(),
+        headers={**tenant.headers, **CSV_HEADERS},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["failedCount"]) == (1, 1)
+    assert [(f["row"], f["field"]) for f in body["failed"]] == [(2, "deviceName")]
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused_alone(
+    client: TestClient, tenant: Tenant
+) -> None:
+    text = "brand,serialNumber\nlg,SN-1,extra\nlg,SN-2\n"
+    response = client.post(
+        BULK,
+        params={"mode": "partial"},
+        content=text.encode(),
+        headers={**tenant.headers, **CSV_HEADERS},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["created"] == 1
+    assert [(f["row"], f["message"]) for f in body["failed"]] == [(1, "more cells than the header")]
+
+
+def test_many_bad_rows_are_counted_and_the_first_thousand_listed(
+    client: TestClient, tenant: Tenant
+) -> None:
+    bad = 2500
+    text = "brand,serialNumber\n" + "lg,SN-0\n" + "lg,\n" * bad + "lg,SN-last\n"
+    for mode, status in (("atomic", 422), ("partial", 200)):
+        response = client.post(
+            BULK,
+            params={"mode": mode},
+            content=text.encode(),
+            headers={**tenant.headers, **CSV_HEADERS},
+        )
+        assert response.status_code == status, response.text
+        body = response.json()
+        listed = body["failed"] if status == 200 else body["details"]
+        assert [entry["row"] for entry in listed] == list(range(2, 1002))
+        if status == 200:
+            assert (body["created"], body["failedCount"]) == (2, bad)
+        else:
+            assert (
+                body["message"]
+                == f"{bad} bad row(s); nothing was stored; the first 1000 are listed"
+            )
+
+
+def test_the_first_thousand_refused_rows_are_listed_whichever_check_refused_them(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """Rows clashing with earlier rows are found batch by batch, after the rows that do not
+    parse: the listed ones are still the first 1,000 by row number."""
+    rows: list[dict[str, object]] = [{"brand": "lg", "serialNumber": "SN-dup"}]
+    rows += [{"brand": "lg", "serialNumber": "SN-dup"} for _ in range(600)]
+    rows += [{"brand": "lg"} for _ in range(900)]
+    response = client.post(BULK, params={"mode": "partial"}, json=rows, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["failedCount"]) == (1, 1500)
+    assert [f["row"] for f in body["failed"]] == list(range(2, 1002))
+
+
+def test_malformed_json_is_a_400_and_stores_nothing(client: TestClient, tenant: Tenant) -> None:
+    for raw in (
+        b'[{"brand": "lg", "serialNumber": "SN-1"}, {"brand": ',
+        b'[{"brand": "lg", "serialNumber": "SN-1"}} ',
+        b'[{"brand": "lg", "serialNumber": "SN-1"}] x',
+        b"[NaN]",
+        b"{",
+        b"",
+        b"\xff[]",
+    ):
+        response = client.post(
+            BULK, content=raw, headers={**tenant.headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (raw, response.text)
+        assert set(response.json()) == {"errorCode", "errorName", "message", "details"}
+    assert _count(client, tenant) == 0
+
+
+def test_json_nested_too_deep_or_with_huge_numbers_is_a_400(
+    client: TestClient, tenant: Tenant
+) -> None:
+    json_headers = {**tenant.headers, "Content-Type": "application/json"}
+    for raw in (
+        b"[" * 10_000 + b"]" * 10_000,
+        b'[{"brand": ' + b"[" * 70 + b"]" * 70 + b"}]",
+        b'[{"brand": "lg", "serialNumber": 1' + b"0" * 5000 + b"}]",
+        b'[{"brand": "lg", "serialNumber": 1.' + b"5" * 200 + b"}]",
+    ):
+        response = client.post(BULK, content=raw, headers=json_headers)
+        assert response.status_code == 400, (raw[:40], response.text)
+    nested = b'[{"brand": ' + b"[" * 60 + b"]" * 60 + b"}]"
+    within_limits = client.post(BULK, content=nested, headers=json_headers)
+    assert within_limits.status_code == 422, within_limits.text
+    assert within_limits.json()["details"][0]["field"] == "brand"
+
+
+def test_a_large_json_array_is_read_element_by_element(client: TestClient, tenant: Tenant) -> None:
+    """Elements straddle the reader's chunks, and one element is longer than a chunk."""
+    rows = [{"brand": "lg", "serialNumber": f"SN-{n:05d}", "model": "M" * 200} for n in range(800)]
+    rows.append({"brand": "lg", "serialNumber": "SN-long", "deviceName": "x" * 200_000})
+    response = client.post(BULK, params={"mode": "partial"}, json=rows, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["failedCount"]) == (800, 1)
+    assert body["failed"][0]["row"] == 801
+
+
+def test_references_first_met_in_a_later_batch_refuse_only_their_own_rows(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """Rows are stored batch by batch: a tag first named in the third batch is looked up then,
+    and an unknown one refuses only its own row."""
+    tag = entry(client, tenant, TAGS)
+    unknown = "f" * 32
+    rows: list[dict[str, object]] = [
+        {"brand": "lg", "serialNumber": f"SN-{n}"} for n in range(1100)
+    ]
+    rows[1050]["tagUids"] = [tag]
+    rows[1060]["tagUids"] = [unknown]
+    rows[1070]["tagUids"] = [tag]
+    response = client.post(BULK, params={"mode": "partial"}, json=rows, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["created"], body["failedCount"]) == (1099, 1)
+    assert [(f["row"], f["field"]) for f in body["failed"]] == [(1061, "tagUids")]
+    assert len(feed(client, tenant, 1099)) == 1099

@@ -84,6 +84,16 @@ def test_partial_import_stores_the_good_rows_and_reports_the_bad(
     assert sorted(r["deviceName"] for r in server.recipes()) == ["Kitchen", "Lobby"]
 
 
+def test_an_import_with_more_bad_rows_than_are_listed_reports_their_count(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    text = "brand,serialNumber\nlg,LG-1\n" + "samsung,\n" * 1200
+    result = _import(server, _csv(tmp_path, text), "--mode", "partial")
+    assert result.exit_code == 1, result.output
+    assert "created 1 recipe(s)" in result.stdout
+    assert "1200 row(s) were not stored (the first 1000 are listed)" in result.stderr
+
+
 def test_a_second_import_of_the_same_rows_is_refused_row_by_row(
     server: LiveServer, tmp_path: Path
 ) -> None:

@@ -1,19 +1,24 @@
-"""Bulk request bodies as a stream of rows: a JSON array, or CSV read as it arrives."""
+"""Bulk request bodies as rows: a received upload read back as a JSON array or as CSV.
 
-import codecs
+Both are read element by element from the spooled file, so memory does not grow with the
+upload, and both cost time linear in its size.
+"""
+
 import csv
+import io
 import json
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+import re
+from collections.abc import Iterator
+from typing import IO, Any, NoReturn
 
-from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException
 
 from provisio.api.errors import problems_from
 from provisio.api.limits import CSV
 from provisio.api.schemas import RecipeCreate
 from provisio.domain.errors import FieldProblem, InvalidInput
-from provisio.service.recipes import BulkRow
+from provisio.service.bulk_import import BulkRow
 
 CSV_COLUMNS = (
     "brand",
@@ -47,7 +52,23 @@ BULK_OPENAPI: dict[str, Any] = {
 _create = TypeAdapter(RecipeCreate)
 
 
+def bulk_rows(upload: IO[bytes], media: str, organization_uid: str | None) -> Iterator[BulkRow]:
+    """The upload's rows, numbered from 1 (a CSV header does not count).
+
+    What makes the whole upload unreadable (a bad CSV header, a body that is not a JSON array)
+    is found here, before any row is handed out; a row that cannot be read becomes that row's
+    problem.
+    """
+    if media == CSV:
+        return _csv_rows(upload, organization_uid)
+    return (
+        _validated(number, item, organization_uid)
+        for number, item in enumerate(_json_array(upload), start=1)
+    )
+
+
 def _validated(row: int, data: Any, organization_uid: str | None) -> BulkRow:
+    """A row checked as a create body (the same model `POST /v1/provisioning-recipe` uses)."""
     if isinstance(data, dict) and organization_uid is not None:
         data = {"organizationUid": organization_uid, **data}
     try:
@@ -59,27 +80,56 @@ def _validated(row: int, data: Any, organization_uid: str | None) -> BulkRow:
         return BulkRow(row, {}, tuple(FieldProblem(p.field, p.message, row) for p in problems))
 
 
-async def bulk_rows(request: Request, organization_uid: str | None) -> AsyncIterator[BulkRow]:
-    """Rows numbered from 1 (a CSV header does not count)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media == CSV:
-        async for number, record in _csv_records(request):
-            yield _validated(number, _csv_fields(record), organization_uid)
-        return
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def _csv_rows(upload: IO[bytes], organization_uid: str | None) -> Iterator[BulkRow]:
+    text = io.TextIOWrapper(upload, encoding="utf-8-sig", newline="")
+    records = csv.reader(text)
+    header = _check_header(_next_record(records, None))
+    return _csv_data_rows(records, header, organization_uid)
+
+
+def _csv_data_rows(
+    records: Iterator[list[str]], header: list[str], organization_uid: str | None
+) -> Iterator[BulkRow]:
+    number = 0
+    while True:
+        cells = _next_record(records, number + 1)
+        if cells is None:
+            return
+        fields = _csv_fields(header, cells)
+        if not fields and not any(cell.strip() for cell in cells[len(header) :]):
+            continue  # a blank line is no row
+        number += 1
+        if len(cells) > len(header):
+            problem = FieldProblem("", "more cells than the header", number)
+            yield BulkRow(number, {}, (problem,))
+            continue
+        yield _validated(number, fields, organization_uid)
+
+
+def _next_record(records: Iterator[list[str]], row: int | None) -> list[str] | None:
+    """The next record's cells (None at the end); unreadable text is a 422 naming where."""
     try:
-        items = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput.of("body", "is not valid JSON") from None
-    if not isinstance(items, list):
-        raise InvalidInput.of("body", "must be a JSON array of recipes")
-    for number, item in enumerate(items, start=1):
-        yield _validated(number, item, organization_uid)
+        return next(records, None)
+    except csv.Error as error:
+        reason = str(error).split(" - ")[0]  # drop Python's "open the file in ... mode?" advice
+        _unreadable(row, f"not valid CSV: {reason}")
+    except UnicodeDecodeError:
+        _unreadable(row, "not UTF-8 text")
 
 
-def _csv_fields(record: dict[str, str]) -> dict[str, Any]:
+def _unreadable(row: int | None, message: str) -> NoReturn:
+    where = "the header" if row is None else f"row {row}"
+    problem = FieldProblem("header" if row is None else "", message, row)
+    raise InvalidInput(f"{where} is {message}", [problem])
+
+
+def _csv_fields(header: list[str], cells: list[str]) -> dict[str, Any]:
     """CSV cells → create-body fields; an empty cell means the field is absent."""
     fields: dict[str, Any] = {}
-    for column, cell in record.items():
+    for column, cell in zip(header, cells, strict=False):
         value = cell.strip()
         if not value:
             continue
@@ -93,39 +143,9 @@ def _csv_fields(record: dict[str, str]) -> dict[str, Any]:
     return fields
 
 
-async def _csv_records(request: Request) -> AsyncIterator[tuple[int, dict[str, str]]]:
-    header: list[str] | None = None
-    number = 0
-    async for text in _csv_texts(request):
-        for cells in _parsed(text, number + 1 if header is not None else None):
-            if header is None:
-                header = _check_header(cells)
-                continue
-            if not any(cell.strip() for cell in cells):
-                continue
-            number += 1
-            if len(cells) > len(header):
-                raise InvalidInput(
-                    f"row {number} has more cells than the header",
-                    [FieldProblem("", "more cells than the header", number)],
-                )
-            yield number, dict(zip(header, cells, strict=False))
-    if header is None:
+def _check_header(cells: list[str] | None) -> list[str]:
+    if cells is None:
         raise InvalidInput.of("body", "the CSV has no header row")
-
-
-def _parsed(record: str, row: int | None) -> list[list[str]]:
-    """One record's cells; malformed CSV (e.g. a bare carriage return) is a 422, not a 500."""
-    try:
-        return list(csv.reader([record]))
-    except csv.Error as error:
-        where = "the header" if row is None else f"row {row}"
-        reason = str(error).split(" - ")[0]  # drop Python's "open the file in ... mode?" advice
-        problem = FieldProblem("header" if row is None else "", f"not valid CSV: {reason}", row)
-        raise InvalidInput(f"{where} is not valid CSV", [problem]) from None
-
-
-def _check_header(cells: list[str]) -> list[str]:
     header = [cell.strip() for cell in cells]
     unknown = [name for name in header if name not in CSV_COLUMNS]
     problems = [FieldProblem(name, "is not a recipe column") for name in unknown]
@@ -138,33 +158,119 @@ def _check_header(cells: list[str]) -> list[str]:
     return header
 
 
-async def _csv_texts(request: Request) -> AsyncIterator[str]:
-    """Complete CSV records (quoted newlines kept together) as the body streams in."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    pending = ""
-    try:
-        async for chunk in request.stream():
-            pending += decoder.decode(chunk)
-            records, pending = _split_records(pending)
-            for record in records:
-                yield record
-        pending += decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise InvalidInput.of("body", "the CSV is not UTF-8 text") from None
-    if pending.strip():
-        yield pending
+# --- JSON -----------------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 64
+MAX_JSON_NUMBER_DIGITS = 100
+_CHUNK_CHARS = 65_536
+_SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _split_records(text: str) -> tuple[Iterator[str], str]:
-    """Split off every complete record; a record is complete when its quotes are balanced."""
-    records: list[str] = []
-    start = 0
-    quotes = 0
-    for index, char in enumerate(text):
-        if char == '"':
-            quotes += 1
-        elif char == "\n" and quotes % 2 == 0:
-            records.append(text[start:index].rstrip("\r"))
-            start = index + 1
-            quotes = 0
-    return iter(records), text[start:]
+def _malformed(reason: str = "the request body is not valid JSON") -> NoReturn:
+    raise HTTPException(400, reason)
+
+
+def _number(text: str) -> str:
+    if len(text) > MAX_JSON_NUMBER_DIGITS:
+        _malformed(f"a JSON number is longer than {MAX_JSON_NUMBER_DIGITS} characters")
+    return text
+
+
+def _not_json(_: str) -> NoReturn:
+    _malformed()  # NaN and Infinity are Python's, not JSON's
+
+
+_decoder = json.JSONDecoder(
+    parse_int=lambda text: int(_number(text)),
+    parse_float=lambda text: float(_number(text)),
+    parse_constant=_not_json,
+)
+"""JSON as RFC 8259 has it, with provisio's limits: numbers of at most 100 characters (so no
+quadratic int conversion), no NaN or Infinity."""
+
+
+def _check_depth(value: Any, depth: int) -> None:
+    """Nesting deeper than 64 levels is a 400 (the decoder itself stops near 1,000)."""
+    pending = [(value, depth)] if isinstance(value, dict | list) else []
+    while pending:
+        item, level = pending.pop()
+        if level > MAX_JSON_DEPTH:
+            _malformed(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+
+
+class _JsonText:
+    """A window on the upload's text: what is read so far, from `pos` on."""
+
+    def __init__(self, upload: IO[bytes]) -> None:
+        self._text = io.TextIOWrapper(upload, encoding="utf-8-sig", newline="")
+        self.buffer = ""
+        self.pos = 0
+        self.ended = False
+
+    def read_more(self) -> None:
+        """Add at least as much as is pending (so a long element costs linear time in all)."""
+        try:
+            more = self._text.read(max(_CHUNK_CHARS, len(self.buffer) - self.pos))
+        except UnicodeDecodeError:
+            _malformed("the request body is not UTF-8 text")
+        self.buffer = self.buffer[self.pos :] + more
+        self.pos = 0
+        self.ended = not more
+
+    def next_char(self) -> str:
+        """The next character that is not white space ("" at the end), not consumed."""
+        while True:
+            self.pos = _SPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buffer) or self.ended:
+                return self.buffer[self.pos : self.pos + 1]
+            self.read_more()
+
+    def value(self) -> Any:
+        """Decode the next JSON value; it is complete once something follows it."""
+        while True:
+            try:
+                value, end = _decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError:
+                if self.ended:
+                    _malformed()
+            except RecursionError:
+                _malformed(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+            else:
+                if end < len(self.buffer) or self.ended:
+                    self.pos = end
+                    return value
+            self.read_more()
+
+
+def _json_array(upload: IO[bytes]) -> Iterator[Any]:
+    """The elements of a top-level JSON array, one at a time; a body that is not a JSON array
+    is a 422, one that is not JSON at all a 400."""
+    text = _JsonText(upload)
+    if text.next_char() != "[":
+        text.value()
+        if text.next_char():
+            _malformed()
+        raise InvalidInput.of("body", "must be a JSON array of recipes")
+    text.pos += 1
+    return _json_elements(text)
+
+
+def _json_elements(text: _JsonText) -> Iterator[Any]:
+    if text.next_char() == "]":
+        text.pos += 1
+    else:
+        while True:
+            item = text.value()
+            _check_depth(item, 2)
+            yield item
+            separator = text.next_char()
+            text.pos += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                _malformed()
+            text.next_char()
+    if text.next_char():
+        _malformed()

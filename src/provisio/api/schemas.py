@@ -191,7 +191,10 @@ class BulkFailure(ResponseBody):
 class BulkOut(ResponseBody):
     created: int
     uids: list[str]
-    failed: list[BulkFailure]
+    failed: list[BulkFailure] = Field(
+        description="The problems of the first 1,000 refused rows, in row order"
+    )
+    failed_count: int = Field(description="How many rows were refused in all")
 
 
 class OrganizationCreate(RequestBody):

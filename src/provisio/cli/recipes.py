@@ -76,8 +76,10 @@ def import_csv(
     failed = [Problem.of(entry) for entry in result.get("failed") or []]
     out.print(f"[green]created {created} recipe(s)[/] from {escape(str(file))}")
     if failed:
-        rows = len({problem.row for problem in failed})
-        report(f"{rows} row(s) were not stored", failed)
+        listed = len({problem.row for problem in failed})
+        rows = int(result.get("failedCount", listed))  # the answer lists the first 1,000 only
+        more = f" (the first {listed} are listed)" if rows > listed else ""
+        report(f"{rows} row(s) were not stored{more}", failed)
         raise typer.Exit(1)
 
 

@@ -1,12 +1,13 @@
 """Recipe use cases. Each runs in one unit of work, so state and events commit together."""
 
-from collections.abc import AsyncIterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from provisio.domain.aggregate import Actor
 from provisio.domain.brands import BrandRules
-from provisio.domain.errors import DomainError, FieldProblem, InvalidInput, PreconditionFailed
+from provisio.domain.errors import InvalidInput, PreconditionFailed
 from provisio.domain.identifiers import brand_key, canonical_mac, serial_key
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec, clean_changes
@@ -16,9 +17,6 @@ from provisio.service.registries import ReferenceCheck
 from provisio.service.tenancy import Principal, scope, target_organization
 from provisio.store.recipes import RecipeFilter
 from provisio.store.unit_of_work import Store, UnitOfWork
-
-BULK_BATCH_ROWS = 500
-"""Bulk imports store recipes and their events this many rows at a time."""
 
 
 @dataclass(frozen=True)
@@ -40,27 +38,12 @@ class RecipeQuery:
         )
 
 
-@dataclass(frozen=True)
-class BulkRow:
-    """One data row of a bulk request: its fields, or why they could not even be read."""
-
-    row: int
-    fields: Mapping[str, Any]
-    problems: tuple[FieldProblem, ...] = ()
-
-
-@dataclass
-class BulkResult:
-    created: int = 0
-    uids: list[str] = field(default_factory=list)
-    failed: list[FieldProblem] = field(default_factory=list)
-
-
-class _Drafter:
+class Drafter:
     """Turns create bodies into new, checked recipes (not yet stored) with their Created event.
 
-    It remembers the organization each requested `organizationUid` resolves to and which
-    references exist, so a bulk import asks the database once per value, not once per row.
+    It remembers the organization each requested `organizationUid` resolves to, the actor for
+    each organization and which references exist, so a bulk import asks the database once per
+    value, not once per row. All its recipes are created at the same moment.
     """
 
     def __init__(self, uow: UnitOfWork, principal: Principal, rules: BrandRules) -> None:
@@ -68,26 +51,30 @@ class _Drafter:
         self._principal = principal
         self._rules = rules
         self._targets: dict[str | None, str] = {}
+        self._actors: dict[str, Actor] = {}
+        self._now = datetime.now(UTC)
         self._references = ReferenceCheck(uow)
 
     async def draft(self, body: Mapping[str, Any]) -> Recipe:
-        fields_ = dict(body)
-        wanted = fields_.pop("organizationUid", None)
+        wanted = body.get("organizationUid")
         if wanted not in self._targets:
             self._targets[wanted] = await target_organization(self._uow, self._principal, wanted)
         organization_uid = self._targets[wanted]
-        spec = build_spec(fields_, self._rules)
-        await self._references.require(organization_uid, references(spec))
-        now = datetime.now(UTC)
-        actor = self._principal.actor(organization_uid)
-        return Recipe.create(new_uid(), organization_uid, spec, now, actor)
+        spec = build_spec({k: v for k, v in body.items() if k != "organizationUid"}, self._rules)
+        wanted_references = references(spec)
+        if wanted_references:
+            await self._references.require(organization_uid, wanted_references)
+        actor = self._actors.get(organization_uid)
+        if actor is None:
+            actor = self._actors[organization_uid] = self._principal.actor(organization_uid)
+        return Recipe.create(new_uid(), organization_uid, spec, self._now, actor)
 
 
 async def create_recipe(
     store: Store, principal: Principal, body: Mapping[str, Any], rules: BrandRules
 ) -> Recipe:
     async with store.unit_of_work() as uow:
-        recipe = await _Drafter(uow, principal, rules).draft(body)
+        recipe = await Drafter(uow, principal, rules).draft(body)
         await uow.recipes.add(recipe)
         return recipe
 
@@ -149,55 +136,3 @@ async def retry_recipe(store: Store, principal: Principal, uid: str) -> Recipe:
         recipe.retry(datetime.now(UTC), principal.actor(recipe.organization_uid))
         await uow.recipes.save(recipe)
         return recipe
-
-
-async def bulk_create(
-    store: Store,
-    principal: Principal,
-    rows: AsyncIterable[BulkRow],
-    rules: BrandRules,
-    *,
-    atomic: bool,
-) -> BulkResult:
-    """Create every good row in one transaction; in atomic mode any bad row stores nothing.
-
-    Rows are checked one by one as they stream in and stored in batches, so memory stays flat
-    whatever the size of the upload.
-    """
-    result = BulkResult()
-    async with store.unit_of_work() as uow:
-        batch: list[tuple[int, Recipe]] = []
-        drafter = _Drafter(uow, principal, rules)
-        async for item in rows:
-            try:
-                if item.problems:
-                    raise InvalidInput("unreadable row", list(item.problems))
-                batch.append((item.row, await drafter.draft(item.fields)))
-            except InvalidInput as error:
-                result.failed.extend(_on_row(item.row, error))
-            if len(batch) >= BULK_BATCH_ROWS:
-                await _store_batch(uow, batch, result)
-        await _store_batch(uow, batch, result)
-        result.failed.sort(key=lambda problem: problem.row or 0)
-        if atomic and result.failed:
-            bad_rows = len({problem.row for problem in result.failed})
-            raise InvalidInput(f"{bad_rows} bad row(s); nothing was stored", result.failed)
-    result.created = len(result.uids)
-    return result
-
-
-async def _store_batch(
-    uow: UnitOfWork, batch: list[tuple[int, Recipe]], result: BulkResult
-) -> None:
-    refused = await uow.recipes.add_many([recipe for _, recipe in batch])
-    for row, recipe in batch:
-        if recipe.uid in refused:
-            result.failed.extend(_on_row(row, refused[recipe.uid]))
-        else:
-            result.uids.append(recipe.uid)
-    batch.clear()
-    await uow.collect_events()
-
-
-def _on_row(row: int, error: DomainError) -> list[FieldProblem]:
-    return [FieldProblem(p.field, p.message, row=row) for p in error.details]

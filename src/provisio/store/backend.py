@@ -6,6 +6,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import CursorResult, Executable
+from sqlalchemy.engine import Dialect
 
 from provisio.store.signal import Wake
 
@@ -25,6 +26,14 @@ class Connection(Protocol):
 
     async def scalar(self, statement: Executable, parameters: Any = None, /) -> Any:
         """The first column of the first row."""
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, /) -> Rows:
+        """Run SQL text in the driver's parameter style (`dialect.paramstyle`): for statements
+        built once as text, whose per-row parameter processing would cost more than the rows."""
+
+    @property
+    def dialect(self) -> Dialect:
+        """The engine's SQL dialect."""
 
     async def run_sync(self, function: Callable[[SyncConnection], T], /) -> T:
         """Run sync SQLAlchemy code (Alembic) on this connection."""

@@ -4,10 +4,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from provisio.domain.events import Event
 from provisio.store.backend import Connection
+from provisio.store.row_insert import RowInsert
 from provisio.store.tables import events
 
 
@@ -32,7 +33,11 @@ class Outbound(NamedTuple):
     body: bytes
 
 
-_APPEND = insert(events)
+_APPEND = RowInsert(
+    events,
+    ("event_id", "organization_uid", "type", "subject_uid", "body", "created_at"),
+    repeated=("created_at",),
+)
 
 
 class EventLog:
@@ -44,9 +49,9 @@ class EventLog:
         in the order they were caused."""
         if not batch:
             return
-        await self._conn.execute(
-            _APPEND,
-            [
+        await _APPEND.run(
+            self._conn,
+            (
                 {
                     "event_id": event.id,
                     "organization_uid": organization_uid,
@@ -56,7 +61,7 @@ class EventLog:
                     "created_at": now,
                 }
                 for organization_uid, subject_uid, event in batch
-            ],
+            ),
         )
 
     async def assign_positions(self, limit: int) -> list[Positioned]:

@@ -1,8 +1,8 @@
 """Recipe persistence: rows ↔ the Recipe aggregate, filtered lists, uniqueness clashes."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -10,19 +10,19 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
-    insert,
     select,
     text,
-    tuple_,
     union_all,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
 from provisio.store.backend import Connection
+from provisio.store.row_insert import RowInsert, placeholders
 from provisio.store.tables import (
     CANDIDATE,
     LIVE_MAC,
@@ -128,8 +128,17 @@ CANDIDATES = {
 }
 """The candidate lookup by serial number and/or MACs, built once per shape."""
 
+_INSERT = RowInsert(
+    recipes,
+    [column.name for column in recipes.columns if column.name != "id"],
+    repeated=("created_at", "updated_at"),
+)
+
 Claim = tuple[str, str, str, str]
 """(field, organization uid, brand key, identifier): what a live recipe reserves."""
+
+ClaimRow = tuple[str, str, str, str]
+"""(uid, organization uid, brand key, identifier): a live recipe holding a claim."""
 
 
 class RecipeRepository:
@@ -139,6 +148,7 @@ class RecipeRepository:
         self._conn = conn
         self.seen: list[Recipe] = []
         self._loaded_claims: dict[str, set[Claim]] = {}
+        self._planning_each_time = False
 
     async def get(
         self, uid: str, organization_uids: Sequence[str], *, for_update: bool = False
@@ -214,62 +224,104 @@ class RecipeRepository:
     async def add_many(self, batch: Sequence[Recipe]) -> dict[str, Conflict]:
         """Insert, in one statement, every recipe whose device no other live recipe claims
         (stored, or earlier in the batch); the refused ones are returned by uid."""
-        taken = await self._claimed(batch)
+        if len(batch) > 1:
+            await self._plan_for_actual_sizes()
+        claimed = [(recipe, _claims(recipe)) for recipe in batch]
+        taken = await self._claimed({claim for _, claims in claimed for claim in claims})
         refused: dict[str, Conflict] = {}
         accepted: list[Recipe] = []
-        for recipe in batch:
-            clash = next((claim for claim in _claims(recipe) if claim in taken), None)
+        for recipe, claims in claimed:
+            clash = next((claim for claim in claims if claim in taken), None)
             if clash is not None:
                 refused[recipe.uid] = _conflict(clash[0], taken[clash])
                 continue
-            taken.update(dict.fromkeys(_claims(recipe), recipe.uid))
+            taken.update(dict.fromkeys(claims, recipe.uid))
             accepted.append(recipe)
         if accepted:
-            await self._write(insert(recipes), [_to_row(recipe) for recipe in accepted])
+            await self._write(_INSERT.run(self._conn, map(_to_row, accepted)))
             self.seen.extend(accepted)
         return refused
+
+    async def _plan_for_actual_sizes(self) -> None:
+        """On PostgreSQL, plan this transaction's statements for the table as it is when they
+        run: the generic plan of a prepared statement, made once while the table was small, is
+        kept as an import grows it (the claim check took 164 ms per batch at 200,000 recipes
+        with the plan made on an empty table, 1.5 ms planned each time)."""
+        if self._planning_each_time or self._conn.dialect.name != "postgresql":
+            return
+        await self._conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+        self._planning_each_time = True
 
     async def save(self, recipe: Recipe) -> None:
         """Store a loaded recipe; only identifiers it newly claims are checked for clashes."""
         new_claims = set(_claims(recipe)) - self._loaded_claims.get(recipe.uid, set())
-        taken = await self._claimed([recipe], new_claims)
+        taken = await self._claimed(new_claims)
         clash = next(
             (claim for claim in new_claims if taken.get(claim, recipe.uid) != recipe.uid), None
         )
         if clash is not None:
             raise _conflict(clash[0], taken[clash])
-        await self._write(_UPDATE, {**_to_row(recipe), "stored_uid": recipe.uid})
+        await self._write(
+            self._conn.execute(_UPDATE, {**_to_row(recipe), "stored_uid": recipe.uid})
+        )
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
 
     async def remove(self, recipe: Recipe) -> None:
         await self._conn.execute(_DELETE, {"uid": recipe.uid})
 
-    async def _write(self, statement: Any, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+    async def _write(self, writing: Awaitable[object]) -> None:
         try:
-            await self._conn.execute(statement, rows)
+            await writing
         except IntegrityError as error:  # a concurrent writer won the race the check lost
             raise Conflict("a live recipe already claims these identifiers") from error
 
-    async def _claimed(
-        self, batch: Sequence[Recipe], wanted: set[Claim] | None = None
-    ) -> dict[Claim, str]:
-        """Which of the batch's claims (or of `wanted`) stored live recipes hold → their uids."""
-        claims = wanted if wanted is not None else {c for r in batch for c in _claims(r)}
+    async def _claimed(self, claims: set[Claim]) -> dict[Claim, str]:
+        """Which of these claims stored live recipes hold → their uids."""
         taken: dict[Claim, str] = {}
-        for field, column, predicate in (
-            ("serialNumber", recipes.c.serial_key, LIVE_SERIAL),
-            ("macAddress", recipes.c.mac_address, LIVE_MAC),
-        ):
+        for field, lookup in _CLAIM_LOOKUPS.items():
             keys = [claim[1:] for claim in claims if claim[0] == field]
-            if not keys:
-                continue
-            key = tuple_(recipes.c.organization_uid, recipes.c.brand_key, column)
-            query = select(
-                recipes.c.uid, recipes.c.organization_uid, recipes.c.brand_key, column
-            ).where(text(predicate), key.in_(keys))
-            for row in await self._conn.execute(query):
-                taken[(field, row[1], row[2], row[3])] = row.uid
+            if keys:
+                sql, parameters = lookup.query(self._conn.dialect, keys)
+                rows = await self._conn.exec_driver_sql(sql, parameters)
+                for row in rows:
+                    uid, organization_uid, brand, identifier = cast(ClaimRow, tuple(row))
+                    taken[(field, organization_uid, brand, identifier)] = uid
         return taken
+
+
+class _ClaimLookup:
+    """The live recipes holding some (organization, brand key, identifier) keys.
+
+    The keys are joined in as a VALUES list, whose length the planner knows, and the partial
+    unique index's predicate is written out verbatim: each key is then one probe of that index
+    on both engines, without statistics (a bound row-value IN list on PostgreSQL got a plan that
+    scanned the organization's recipes once the table had grown since its last ANALYZE).
+    Lists are padded to a power of two, so a few statement texts serve every batch size.
+    """
+
+    def __init__(self, column: str, predicate: str) -> None:
+        self._head = f"SELECT r.uid, r.organization_uid, r.brand_key, r.{column} FROM (VALUES "
+        self._tail = (
+            f") AS k JOIN recipes AS r ON r.organization_uid = k.column1"
+            f" AND r.brand_key = k.column2 AND r.{column} = k.column3 WHERE {predicate}"
+        )
+
+    def query(
+        self, dialect: Dialect, keys: Sequence[tuple[str, str, str]]
+    ) -> tuple[str, tuple[str, ...]]:
+        padded = [*keys, *[keys[-1]] * (_padded_length(len(keys)) - len(keys))]
+        sql = f"{self._head}{placeholders(dialect.paramstyle, len(padded), 3)}{self._tail}"
+        return sql, tuple(value for key in padded for value in key)
+
+
+def _padded_length(count: int) -> int:
+    return max(8, 1 << (count - 1).bit_length())
+
+
+_CLAIM_LOOKUPS = {
+    "serialNumber": _ClaimLookup("serial_key", LIVE_SERIAL),
+    "macAddress": _ClaimLookup("mac_address", LIVE_MAC),
+}
 
 
 def _claims(recipe: Recipe) -> list[Claim]:

@@ -20,7 +20,7 @@ from uuid import uuid4
 
 from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Executable, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 
 from provisio.store.backend import Connection, Rows
 from provisio.store.contention import Contended
@@ -60,6 +60,13 @@ class InlineConnection:
 
     async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
         return self._conn.scalar(statement, parameters)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Rows:
+        return self._conn.exec_driver_sql(statement, parameters)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._conn.dialect
 
     async def run_sync(self, function: Callable[[SyncConnection], T]) -> T:
         return function(self._conn)

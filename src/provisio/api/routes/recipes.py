@@ -18,8 +18,10 @@ from provisio.api.schemas import (
     RecipeUpdate,
     StorableStr,
 )
+from provisio.api.upload import spool
 from provisio.domain.recipe import Recipe
 from provisio.domain.status import RecipeStatus
+from provisio.service import bulk_import
 from provisio.service import recipes as use_cases
 
 router = APIRouter(
@@ -111,18 +113,22 @@ async def bulk_create(
     mode: Literal["atomic", "partial"] = "atomic",
     organization_uid: OrganizationQuery = None,
 ) -> BulkOut:
-    """JSON array or streamed CSV. `atomic`: any bad row → 422, nothing stored."""
-    result = await use_cases.bulk_create(
-        store,
-        principal,
-        bulk_rows(request, organization_uid),
-        settings.rules,
-        atomic=mode == "atomic",
-    )
+    """JSON array or CSV, received whole before it is read. `atomic`: any bad row → 422,
+    nothing stored; `partial`: the good rows are stored and the bad ones listed."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    with await spool(request) as upload:
+        result = await bulk_import.bulk_create(
+            store,
+            principal,
+            bulk_rows(upload, media, organization_uid),
+            settings.rules,
+            atomic=mode == "atomic",
+        )
     return BulkOut(
         created=result.created,
         uids=result.uids,
         failed=[
             BulkFailure(row=p.row or 0, field=p.field, message=p.message) for p in result.failed
         ],
+        failed_count=result.failed_count,
     )
