@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from typing import IO, Any, NoReturn
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.exceptions import HTTPException
 
+from provisio.api import json_limits
 from provisio.api.errors import problems_from
+from provisio.api.json_limits import InvalidJson
 from provisio.api.limits import CSV
 from provisio.api.schemas import RecipeCreate
 from provisio.domain.errors import FieldProblem, InvalidInput
@@ -160,44 +161,8 @@ def _check_header(cells: list[str] | None) -> list[str]:
 
 # --- JSON -----------------------------------------------------------------------------------
 
-MAX_JSON_DEPTH = 64
-MAX_JSON_NUMBER_DIGITS = 100
 _CHUNK_CHARS = 65_536
 _SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _malformed(reason: str = "the request body is not valid JSON") -> NoReturn:
-    raise HTTPException(400, reason)
-
-
-def _number(text: str) -> str:
-    if len(text) > MAX_JSON_NUMBER_DIGITS:
-        _malformed(f"a JSON number is longer than {MAX_JSON_NUMBER_DIGITS} characters")
-    return text
-
-
-def _not_json(_: str) -> NoReturn:
-    _malformed()  # NaN and Infinity are Python's, not JSON's
-
-
-_decoder = json.JSONDecoder(
-    parse_int=lambda text: int(_number(text)),
-    parse_float=lambda text: float(_number(text)),
-    parse_constant=_not_json,
-)
-"""JSON as RFC 8259 has it, with provisio's limits: numbers of at most 100 characters (so no
-quadratic int conversion), no NaN or Infinity."""
-
-
-def _check_depth(value: Any, depth: int) -> None:
-    """Nesting deeper than 64 levels is a 400 (the decoder itself stops near 1,000)."""
-    pending = [(value, depth)] if isinstance(value, dict | list) else []
-    while pending:
-        item, level = pending.pop()
-        if level > MAX_JSON_DEPTH:
-            _malformed(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
-        children = item.values() if isinstance(item, dict) else item
-        pending.extend((child, level + 1) for child in children if isinstance(child, dict | list))
 
 
 class _JsonText:
@@ -214,7 +179,7 @@ class _JsonText:
         try:
             more = self._text.read(max(_CHUNK_CHARS, len(self.buffer) - self.pos))
         except UnicodeDecodeError:
-            _malformed("the request body is not UTF-8 text")
+            raise InvalidJson(json_limits.NOT_JSON) from None
         self.buffer = self.buffer[self.pos :] + more
         self.pos = 0
         self.ended = not more
@@ -231,12 +196,12 @@ class _JsonText:
         """Decode the next JSON value; it is complete once something follows it."""
         while True:
             try:
-                value, end = _decoder.raw_decode(self.buffer, self.pos)
+                value, end = json_limits.DECODER.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError:
                 if self.ended:
-                    _malformed()
+                    raise InvalidJson(json_limits.NOT_JSON) from None
             except RecursionError:
-                _malformed(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+                raise InvalidJson(json_limits.TOO_DEEP) from None
             else:
                 if end < len(self.buffer) or self.ended:
                     self.pos = end
@@ -249,9 +214,11 @@ def _json_array(upload: IO[bytes]) -> Iterator[Any]:
     is a 422, one that is not JSON at all a 400."""
     text = _JsonText(upload)
     if text.next_char() != "[":
-        text.value()
+        value = text.value()
+        if isinstance(value, dict | list):
+            json_limits.check_depth(value)
         if text.next_char():
-            _malformed()
+            raise InvalidJson(json_limits.NOT_JSON)
         raise InvalidInput.of("body", "must be a JSON array of recipes")
     text.pos += 1
     return _json_elements(text)
@@ -263,14 +230,15 @@ def _json_elements(text: _JsonText) -> Iterator[Any]:
     else:
         while True:
             item = text.value()
-            _check_depth(item, 2)
+            if isinstance(item, dict | list):
+                json_limits.check_depth(item, above=1)
             yield item
             separator = text.next_char()
             text.pos += 1
             if separator == "]":
                 break
             if separator != ",":
-                _malformed()
+                raise InvalidJson(json_limits.NOT_JSON)
             text.next_char()
     if text.next_char():
-        _malformed()
+        raise InvalidJson(json_limits.NOT_JSON)

@@ -47,10 +47,11 @@ def _constant(name: str) -> Any:
     raise InvalidJson(NOT_JSON)  # NaN and Infinity are Python's extension, not JSON
 
 
-def _check_depth(value: dict[str, Any] | list[Any]) -> None:
-    """Level by level, without recursion, so a deep value cannot exhaust the stack here either."""
+def check_depth(value: dict[str, Any] | list[Any], above: int = 0) -> None:
+    """Level by level, without recursion, so a deep value cannot exhaust the stack here either.
+    `above`: the levels the value sits in (1 for an element of a top-level array)."""
     level: list[Any] = [value]
-    for _ in range(MAX_DEPTH):
+    for _ in range(MAX_DEPTH - above):
         level = [
             child
             for item in level
@@ -62,19 +63,21 @@ def _check_depth(value: dict[str, Any] | list[Any]) -> None:
     raise InvalidJson(TOO_DEEP)
 
 
-_DECODER = json.JSONDecoder(parse_int=_integer, parse_float=_float, parse_constant=_constant)
+DECODER = json.JSONDecoder(parse_int=_integer, parse_float=_float, parse_constant=_constant)
+"""JSON as RFC 8259 has it, with the number limit; `loads` adds the depth limit (streaming
+readers call `check_depth` on what they decode)."""
 
 
 def loads(raw: bytes) -> Any:
     """The parsed body; raises `InvalidJson` (400) for anything malformed or beyond the limits."""
     try:
-        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        value = DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except RecursionError:
         raise InvalidJson(TOO_DEEP) from None
     except ValueError:  # JSONDecodeError and undecodable bytes alike
         raise InvalidJson(NOT_JSON) from None
     if type(value) is dict or type(value) is list:
-        _check_depth(value)
+        check_depth(value)
     return value
 
 
