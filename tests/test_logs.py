@@ -38,7 +38,7 @@ def test_a_logged_traceback_shows_no_local_variables(
         _fail_holding_a_secret()
     except RuntimeError:
         structlog.get_logger("test").exception("dispatcher.bookkeeping_failed")
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "_fail_holding_a_secret" in out, out  # the traceback is there
     assert "characters" in out
     assert SECRET not in out

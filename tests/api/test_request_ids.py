@@ -74,7 +74,7 @@ def test_every_log_line_of_a_request_carries_its_id(
     capsys.readouterr()
     json_client.get("/failing", headers={"X-Request-Id": "rid-failing"})
     json_client.get(RECIPES, headers={**tenant.headers, "X-Request-Id": "rid-listing"})
-    lines = _log_lines(capsys.readouterr().out)
+    lines = _log_lines(capsys.readouterr().err)
     by_id = {
         rid: [line for line in lines if line.get("request_id") == rid]
         for rid in ("rid-failing", "rid-listing")

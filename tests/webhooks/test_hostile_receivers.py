@@ -128,7 +128,7 @@ async def test_a_hostile_answer_is_recorded_and_the_schedule_goes_on(
             mine = [r for r in rows if r.subject_uid == target]
             assert [r.status for r in mine] == [DELIVERED, DELIVERED], mine
             assert mine[0].attempts == (1 if expected == DELIVERED else 2), mine
-    assert SECRET not in capsys.readouterr().out
+    assert SECRET not in capsys.readouterr().err
 
 
 async def test_a_failure_inside_provisio_is_an_attempt_and_the_recipe_moves_on(
@@ -157,7 +157,7 @@ async def test_a_failure_inside_provisio_is_an_attempt_and_the_recipe_moves_on(
     [sent] = world.receiver.deliveries()
     assert sent.uid == target
     assert sent.status == 204
-    assert SECRET not in capsys.readouterr().out
+    assert SECRET not in capsys.readouterr().err
     async with world.store.unit_of_work() as uow:  # the feed stays valid for the teardown check
         await uow.conn.execute(update(events).where(broken_event).values(body=body))
 
@@ -183,7 +183,7 @@ async def test_a_recorder_that_lost_its_lease_records_nothing(
 
     async def logged() -> str:
         nonlocal seen
-        seen += capsys.readouterr().out
+        seen += capsys.readouterr().err
         return seen
 
     assert "dispatcher.lease_lost" in await eventually(logged, lambda out: "lease_lost" in out)
