@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from tests.api.helpers import RECIPES, TAGS, entry, event_types, feed
@@ -9,6 +10,15 @@ from tests.conftest import Tenant
 
 BULK = f"{RECIPES}/bulk"
 CSV_HEADERS = {"Content-Type": "text/csv"}
+
+
+def _partial_csv(client: TestClient, tenant: Tenant, text: str) -> httpx.Response:
+    return client.post(
+        BULK,
+        params={"mode": "partial"},
+        content=text.encode(),
+        headers={**tenant.headers, **CSV_HEADERS},
+    )
 
 
 def _count(client: TestClient, tenant: Tenant) -> int:
@@ -127,12 +137,7 @@ def test_bulk_refuses_a_non_array_and_other_content_types(
 
 def test_a_quote_inside_an_unquoted_csv_cell_is_data(client: TestClient, tenant: Tenant) -> None:
     text = 'brand,serialNumber,deviceName\nlg,SN-1,Lobby 55" screen\nlg,SN-2,Hall\n'
-    response = client.post(
-        BULK,
-        params={"mode": "partial"},
-        content=text.encode(),
-        headers={**tenant.headers, **CSV_HEADERS},
-    )
+    response = _partial_csv(client, tenant, text)
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 2
     names = [r["deviceName"] for r in client.get(RECIPES, headers=tenant.headers).json()]
@@ -143,12 +148,7 @@ def test_csv_rows_are_read_as_the_csv_module_reads_them(client: TestClient, tena
     """An unterminated quote takes the rest of the file into its cell, as `csv` does: that row
     is refused (too long a name), the rows before it are stored."""
     text = 'brand,serialNumber,deviceName\nlg,SN-1,ok\nlg,SN-2,"open\n' + "lg,SN-x,y\n" * 40
-    response = client.post(
-        BULK,
-        params={"mode": "partial"},
-        content=text.encode(),
-        headers={**tenant.headers, **CSV_HEADERS},
-    )
+    response = _partial_csv(client, tenant, text)
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["created"], body["failedCount"]) == (1, 1)
@@ -159,12 +159,7 @@ def test_a_row_with_more_cells_than_the_header_is_refused_alone(
     client: TestClient, tenant: Tenant
 ) -> None:
     text = "brand,serialNumber\nlg,SN-1,extra\nlg,SN-2\n"
-    response = client.post(
-        BULK,
-        params={"mode": "partial"},
-        content=text.encode(),
-        headers={**tenant.headers, **CSV_HEADERS},
-    )
+    response = _partial_csv(client, tenant, text)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["created"] == 1
