@@ -255,12 +255,13 @@ async def test_a_delivery_queued_past_its_lease_is_not_sent_twice(idle_world: Wo
     for serial in range(count):
         await world.recipe(f"SN-{serial}")
     await eventually(world.deliveries, lambda rows: len(rows) == count)
-    # 20 connections per host: the last 4 could start at 2 s and need up to 2.5 s more, past
-    # the 4 s lease; the first 20 end at 2 s, leaving 2 s to record them even on a busy CI.
-    world.receiver.delay(2.0, times=None)
-    world.start(world.dispatcher(timeout=2.5, lease=4.0))
+    # 20 connections per host: the last 4 could start at 3 s and need up to 4 s more, past
+    # the 6 s lease; the first 20 end at 3 s, leaving 3 s to record them even on a busy CI
+    # (2 s was not always enough with both cores loaded).
+    world.receiver.delay(3.0, times=None)
+    world.start(world.dispatcher(timeout=4.0, lease=6.0))
     await eventually(world.deliveries, lambda rows: all(row.lease_expires_at for row in rows))
-    world.start(world.dispatcher(timeout=2.5, lease=4.0))
+    world.start(world.dispatcher(timeout=4.0, lease=6.0))
     rows = await _settled_deliveries(world, count, within=30)
     assert [(row.status, row.attempts) for row in rows] == [(DELIVERED, 1)] * count
     sent = world.receiver.event_ids()
