@@ -34,7 +34,7 @@ schemas: $(VENV)/.installed
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
-# Under two minutes on 2 cores: every row, small (see docs/benchmarks.md).
+# About two and a half minutes on 2 cores: every row, small (see docs/benchmarks.md).
 bench-quick: $(VENV)/.installed-test
 	$(BIN)/python -m bench --quick
 
