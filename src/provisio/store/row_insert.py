@@ -54,14 +54,20 @@ class RowInsert:
         self._head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
         self._values = itemgetter(*columns)
         self._rows_per_statement = MAX_PARAMETERS // len(columns)
+        self._by_dialect: dict[str, list[tuple[int, Processor]]] = {}
 
     def _processors(self, dialect: Dialect) -> list[tuple[int, Processor]]:
-        """The columns whose values the dialect converts before binding them."""
-        found = [
-            (index, self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for index, name in enumerate(self._columns)
-        ]
-        return [(index, processor) for index, processor in found if processor is not None]
+        """The columns whose values the dialect converts before binding them (looked up once
+        per dialect: the lookup cost more than a one-row insert)."""
+        known = self._by_dialect.get(dialect.name)
+        if known is None:
+            found = [
+                (index, self._table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for index, name in enumerate(self._columns)
+            ]
+            known = [(index, processor) for index, processor in found if processor is not None]
+            self._by_dialect[dialect.name] = known
+        return known
 
     async def run(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         processors = [
