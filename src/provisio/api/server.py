@@ -5,6 +5,8 @@ import socket
 import uvicorn
 from fastapi import FastAPI
 
+from provisio.collector import freeze_startup
+
 
 class Server(uvicorn.Server):
     """uvicorn lets open requests finish before it stops the application, and a feed long-poll
@@ -17,6 +19,10 @@ class Server(uvicorn.Server):
             uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
         )
         self._app = app
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        freeze_startup()  # the application is up: what it made so far lives as long as it does
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._app.state.draining.set()

@@ -163,12 +163,14 @@ def worker(database_url: DatabaseUrl = None) -> None:
     console.print("provisio worker: relay and dispatcher running (Ctrl-C to stop)")
 
     from provisio.background import background
+    from provisio.collector import freeze_startup
 
     async def work(store: "Store") -> None:
         # SIGTERM (systemd's stop) ends the worker as gracefully as Ctrl-C: requests in flight
         # are cancelled and their leases released, for the next worker to send at once.
         terminated = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+        freeze_startup()
         async with store.listening(), background(store, settings) as tasks:
             until = asyncio.ensure_future(terminated.wait())
             await asyncio.wait([*tasks, until], return_when=asyncio.FIRST_COMPLETED)

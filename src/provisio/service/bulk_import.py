@@ -4,14 +4,13 @@ Rows are read, checked and stored in batches, so memory stays flat whatever the 
 upload and however many of its rows are bad.
 """
 
-import gc
 import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from provisio import collector
 from provisio.domain.brands import BrandRules
 from provisio.domain.errors import FieldProblem, InvalidInput
 from provisio.domain.recipe import Recipe
@@ -83,7 +82,7 @@ async def bulk_create(
     """Create every good row in one transaction; in atomic mode any bad row stores nothing."""
     result = BulkResult()
     refusals = Refusals()
-    with _CYCLIC_GC.paused():
+    with collector.paused():
         async with store.unit_of_work() as uow:
             drafter = Drafter(uow, principal, rules)
             for batch in _batches(rows):
@@ -99,37 +98,6 @@ async def bulk_create(
             if atomic and refusals.count:
                 raise InvalidInput(_refused_message(refusals.count), result.failed)
     return result
-
-
-class _CyclicGcPause:
-    """Python's cyclic garbage collector, paused while at least one import runs.
-
-    An import makes and drops millions of container objects (rows, models, events) that
-    reference counting frees on its own; the collector still walked every object of the
-    process each time enough of them had been made: 1.5-1.9 s of CPU per 100,000 rows, a quarter
-    of the import (docs/benchmarks.md). Whatever cyclic garbage other requests make meanwhile
-    waits for the end of the import; if the collector was off before, it stays off.
-    """
-
-    def __init__(self) -> None:
-        self._imports = 0
-        self._resume = False
-
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        if self._imports == 0:
-            self._resume = gc.isenabled()
-            gc.disable()
-        self._imports += 1
-        try:
-            yield
-        finally:
-            self._imports -= 1
-            if self._imports == 0 and self._resume:
-                gc.enable()
-
-
-_CYCLIC_GC = _CyclicGcPause()
 
 
 def _batches(rows: Iterable[BulkRow]) -> Iterator[list[BulkRow]]:
