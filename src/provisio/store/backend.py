@@ -39,6 +39,10 @@ class Connection(Protocol):
         """Run sync SQLAlchemy code (Alembic) on this connection."""
 
 
+POOL_SIZE = 20
+"""Connections each engine keeps open: what a busy API process uses at once (a request holds
+one at a time). A connection opened beyond the pool is closed after its use, and opening one
+(pragmas on SQLite, TLS negotiation on PostgreSQL) costs more than the request."""
 POOL_TIMEOUT = 30.0
 """Seconds a caller waits for a pooled connection before the pool gives up (SQLAlchemy's default;
 the API asks for less, see `provisio.api.app`)."""

@@ -9,14 +9,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from provisio.store import pg_listen
-from provisio.store.backend import Connection
+from provisio.store.backend import POOL_SIZE, Connection
 from provisio.store.signal import Wake
 
 RELAY_LOCK_KEY = 0x70726F76  # "prov": one relay assigns feed positions at a time
 PUBLISHER_LOCK_KEY = 0x70707562  # "ppub": one publisher sends the feed to JetStream at a time
 
 
-POOL_SIZE = 20
 _NOTIFY = text("SELECT pg_notify(:channel, :message)")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
@@ -25,9 +24,6 @@ class PostgresBackend:
     name = "postgresql"
 
     def __init__(self, url: str, pool_timeout: float) -> None:
-        # Connections beyond the pool are opened per use and closed after it: at a few
-        # milliseconds each (TLS negotiation included) that is dearer than the request, so the
-        # pool holds what a busy API process uses at once (a request holds one at a time).
         self.origin = uuid4().hex
         self.engine = create_async_engine(
             url,

@@ -22,7 +22,7 @@ from sqlalchemy import Connection as SyncConnection
 from sqlalchemy import Executable, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 
-from provisio.store.backend import Connection, Rows
+from provisio.store.backend import POOL_SIZE, Connection, Rows
 from provisio.store.contention import Contended
 from provisio.store.signal import Wake
 
@@ -32,9 +32,6 @@ BUSY_WAIT_MS = 50
 """How long SQLite itself may wait for a lock (blocking the loop) before it answers "busy"."""
 WRITE_LOCK_TIMEOUT = 30.0
 """How long a writer waits, asynchronously, for another process to release the write lock."""
-POOL_SIZE = 20
-"""Connections kept open: writers use one at a time, the rest serve concurrent reads; a new
-SQLite connection and its pragmas cost more than a statement, so none is opened per request."""
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
