@@ -1,12 +1,19 @@
 """Wire models of devices and of the tag, policy and location registries."""
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from provisio.api.schemas import STORABLE, Mac, OmittableUid, RequestBody, ResponseBody, Text
+from provisio.api.schemas import (
+    STORABLE,
+    Mac,
+    OmittableUid,
+    RequestBody,
+    ResponseBody,
+    Text,
+    Timestamp,
+)
 from provisio.domain.device import MAX_MACS, Device
 from provisio.domain.registry import RegistryEntry
 
@@ -60,9 +67,9 @@ class DeviceOut(ResponseBody):
     policy_uid: str | SkipJsonSchema[None] = None
     location_uid: str | SkipJsonSchema[None] = None
     recipe_uid: str | SkipJsonSchema[None] = None
-    paired_at: datetime
-    created_at: datetime
-    updated_at: datetime
+    paired_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, device: Device) -> "DeviceOut":
@@ -97,7 +104,7 @@ class RegistryEntryOut(ResponseBody):
     uid: str
     organization_uid: str
     name: str
-    created_at: datetime
+    created_at: Timestamp
 
     @classmethod
     def of(cls, entry: RegistryEntry) -> "RegistryEntryOut":

@@ -16,6 +16,7 @@ from provisio.api.schemas import (
     ResponseBody,
     StorableStr,
     Text,
+    Timestamp,
 )
 from provisio.domain.events import EVENT_TYPES
 from provisio.domain.exporter import MAX_URL, MIN_SECRET, Exporter
@@ -146,7 +147,7 @@ class RecentFailureOut(ResponseBody):
     event_type: str
     attempts: int
     last_error: str | SkipJsonSchema[None] = None
-    last_attempt_at: datetime | SkipJsonSchema[None] = None
+    last_attempt_at: Timestamp | SkipJsonSchema[None] = None
 
 
 class ObservabilityOut(ResponseBody):
@@ -155,7 +156,7 @@ class ObservabilityOut(ResponseBody):
     delivered: int
     retries: int
     errors: int
-    last_successful_delivery_at: datetime | SkipJsonSchema[None] = None
+    last_successful_delivery_at: Timestamp | SkipJsonSchema[None] = None
     recent_failures: list[RecentFailureOut]
 
 
@@ -168,8 +169,8 @@ class ExporterOut(ResponseBody):
     enabled: bool
     config: ConfigOut
     disabled_reason: str | SkipJsonSchema[None] = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     observability: ObservabilityOut
 
     @classmethod
@@ -193,7 +194,7 @@ class ExporterOut(ResponseBody):
 class AttemptOut(ResponseBody):
     model_config = ConfigDict(from_attributes=True)
 
-    attempted_at: datetime
+    attempted_at: Timestamp
     duration_ms: int
     http_status: int | SkipJsonSchema[None] = None
     error: str | SkipJsonSchema[None] = None
@@ -211,9 +212,9 @@ class DeliveryOut(ResponseBody):
     event_type: str
     sequence_number: int
     status: Literal["pending", "delivered", "failed"]
-    created_at: datetime
-    next_attempt_at: datetime | SkipJsonSchema[None] = None
-    delivered_at: datetime | SkipJsonSchema[None] = None
+    created_at: Timestamp
+    next_attempt_at: Timestamp | SkipJsonSchema[None] = None
+    delivered_at: Timestamp | SkipJsonSchema[None] = None
     attempts: list[AttemptOut]
 
 

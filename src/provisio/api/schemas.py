@@ -152,8 +152,8 @@ class RecipeOut(ResponseBody):
     error_message: str | SkipJsonSchema[None] = None
     unsuccessful_register_attempt_status: RegisterWarningOut | SkipJsonSchema[None] = None
     device_uid: str | SkipJsonSchema[None] = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, recipe: Recipe) -> "RecipeOut":
@@ -205,7 +205,7 @@ class OrganizationOut(ResponseBody):
     uid: str
     name: str
     company_uid: str
-    created_at: datetime
+    created_at: Timestamp
 
     @classmethod
     def of(cls, org: Organization) -> "OrganizationOut":
