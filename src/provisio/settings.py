@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     """Failed verification-code attempts per minute per organization."""
     device_key_rate_limit: RatePerMinute = Rate(10, 20, 60.0)
     """Missing or wrong device keys per minute per source address."""
+    forwarded_allow_ips: str = ""
+    """Comma-separated addresses or networks (or `*`) of reverse proxies whose
+    `X-Forwarded-Proto`, `-For` and `-Host` are honoured; none by default."""
 
     @field_validator("retry_schedule")
     @classmethod

@@ -10,6 +10,7 @@ from provisio import __version__
 from provisio.api import errors
 from provisio.api.limits import BodyLimits
 from provisio.api.metrics import RequestMetrics
+from provisio.api.proxies import ForwardedHeaders
 from provisio.api.rate_limits import RateLimits
 from provisio.api.request_ids import RequestIds
 from provisio.api.routes import (
@@ -82,7 +83,10 @@ def create_app(
         BodyLimits, max_body_bytes=settings.max_body_bytes, max_bulk_bytes=settings.max_bulk_bytes
     )
     app.add_middleware(RequestMetrics)
-    app.add_middleware(RequestIds)  # outermost: every answer and log line carries the id
+    app.add_middleware(RequestIds)  # every answer and log line carries the id
+    if settings.forwarded_allow_ips:
+        # Outermost: everything inside sees the client's address, scheme and host.
+        app.add_middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health.router)
     for module in (organizations, recipes, devices, events, exporters):
         app.include_router(module.router)

@@ -19,8 +19,10 @@ After = Annotated[int, Query(ge=0, le=2**62, description="Cursor from the previo
 
 
 def set_next_link(request: Request, response: Response, after: int) -> None:
+    """An absolute target: clients such as signageOS's SDK fetch it as given. Scheme and host
+    are those the client reached (behind a trusted proxy, what it forwards)."""
     url = request.url.include_query_params(after=after)
-    response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    response.headers["Link"] = f'<{url}>; rel="next"'
 
 
 class Paging:

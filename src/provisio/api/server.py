@@ -15,9 +15,12 @@ class Server(uvicorn.Server):
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         # provisio logs each request itself (with its request id): no access log of uvicorn's.
-        super().__init__(
-            uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+        # Proxy headers are the application's (`PROVISIO_FORWARDED_ALLOW_IPS`), not trusted
+        # from loopback by default as uvicorn would.
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False
         )
+        super().__init__(config)
         self._app = app
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
