@@ -62,22 +62,29 @@ def install_sdk() -> Path:
     return directory / "node_modules"
 
 
-def run_scenario(node_modules: Path, scenario: str, config: dict[str, Any]) -> Any:
-    """Run one scenario of `scenarios.cjs` (its asserts are node's); returns the summary it
-    printed."""
-    environment = {
-        **os.environ,
-        "NODE_PATH": str(node_modules),
-        "SOS_SKIP_DOTENV": "1",  # no ~/.sosrc, .env or SOS_* variables: only what we pass
-        "PROVISIO_SDK_CONFIG": json.dumps(config),
-    }
+def run_node(node_modules: Path, args: list[str], environment: dict[str, str]) -> str:
+    """`node ARGS…` with the SDK on its module path; returns what it printed."""
     done = subprocess.run(
-        ["node", str(SCENARIOS), scenario],
+        ["node", *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env={
+            **os.environ,
+            **environment,
+            "NODE_PATH": str(node_modules),
+            "SOS_SKIP_DOTENV": "1",  # no ~/.sosrc, .env or SOS_* variables: only what we pass
+        },
         timeout=RUN_DEADLINE,
         check=False,
     )
-    assert done.returncode == 0, f"scenario {scenario} failed:\n{done.stderr}\n{done.stdout}"
-    return json.loads(done.stdout)
+    assert done.returncode == 0, f"node {args} failed:\n{done.stderr}\n{done.stdout}"
+    return done.stdout
+
+
+def run_scenario(node_modules: Path, scenario: str, config: dict[str, Any]) -> Any:
+    """Run one scenario of `scenarios.cjs` (its asserts are node's); returns the summary it
+    printed."""
+    printed = run_node(
+        node_modules, [str(SCENARIOS), scenario], {"PROVISIO_SDK_CONFIG": json.dumps(config)}
+    )
+    return json.loads(printed)

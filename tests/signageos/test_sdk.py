@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+import examples
 from provisio.service import tenancy
 from provisio.store.unit_of_work import Store
 from tests.cli.live import LiveServer, live_server
 from tests.conftest import DEVICE_KEY, Tenant
-from tests.signageos.node import install_sdk, run_scenario
+from tests.signageos.node import install_sdk, run_node, run_scenario
 
 DEVICES = 3
 
@@ -104,3 +105,24 @@ def test_the_sdk_works_unchanged(
 ) -> None:
     """The asserts are node's, on what the SDK returned; a failed one fails the run."""
     run_scenario(node_modules, scenario, sdk_config)
+
+
+def test_the_example_script_manages_a_device(
+    node_modules: Path, server: LiveServer, sdk_config: dict[str, Any]
+) -> None:
+    script = Path(examples.__file__).with_name("signageos_sdk.cjs")
+    environment = {
+        "PROVISIO_URL": server.url,
+        "PROVISIO_ORGANIZATION_TOKEN": sdk_config["organizationToken"],
+        "PROVISIO_ACCOUNT_TOKEN": sdk_config["accountToken"],
+    }
+    code = sdk_config["codes"][0]
+    printed = run_node(node_modules, [str(script), code], environment)
+    paired = server.ok("GET", "/v1/device")
+    assert len(paired) == 1
+    device = paired[0]
+    assert printed.startswith(f"paired {device['uid']} at ")
+    assert f"{device['uid']} Lobby screen at {device['locationUid']}" in printed
+    assert device["name"] == "Lobby screen"
+    assert server.ok("GET", f"/v1/location/{device['locationUid']}")["name"] == "Head office"
+    assert [policy["priority"] for policy in device["policies"]] == [1]
