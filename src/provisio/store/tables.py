@@ -82,6 +82,7 @@ organizations = Table(
     _uid("uid", primary_key=True),
     _uid("company_uid", ForeignKey("companies.uid"), nullable=False, index=True),
     Column("name", String(255), nullable=False),
+    Column("title", String(255), nullable=False),
     _created(),
 )
 
