@@ -20,6 +20,7 @@ from provisio.api.routes import (
     organizations,
     recipes,
     registries,
+    verifications,
 )
 from provisio.background import background as run_background
 from provisio.logs import configure_logging
@@ -84,7 +85,7 @@ def create_app(
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestIds)  # outermost: every answer and log line carries the id
     app.include_router(health.router)
-    for module in (organizations, recipes, devices, events, exporters):
+    for module in (organizations, recipes, verifications, devices, events, exporters):
         app.include_router(module.router)
     for router in registries.routers:
         app.include_router(router)
