@@ -24,13 +24,7 @@ class Organization:
 
 
 def _organization(row: Row[tuple[object, ...]]) -> Organization:
-    return Organization(
-        uid=row.uid,
-        name=row.name,
-        title=row.title,
-        company_uid=row.company_uid,
-        created_at=row.created_at,
-    )
+    return Organization(**row._mapping)
 
 
 @dataclass(frozen=True)
