@@ -16,14 +16,22 @@ from provisio.api.schemas import (
     SecurityTokenCreate,
     SecurityTokenListed,
     SecurityTokenOut,
-    Text,
+    StorableStr,
 )
+from provisio.domain.recipe import MAX_TEXT
 from provisio.service import tenancy
 from provisio.store.tenancy import Organization
 
 router = APIRouter(prefix="/v1/organization", tags=["organizations"], route_class=JsonRoute)
 
-NameQuery = Annotated[Text | None, Query(description="Only the organizations of exactly this name")]
+NameQuery = Annotated[
+    StorableStr | None,
+    Query(
+        max_length=MAX_TEXT,
+        description="Only the organizations of exactly this name (empty: all of them)",
+    ),
+]
+"""Empty is no filter: signageOS's client sends `name=` for a filter it leaves undefined."""
 
 
 def _out(org: Organization) -> OrganizationOut:
@@ -36,7 +44,9 @@ async def list_organizations(
 ) -> list[OrganizationOut]:
     """The organizations the token sees, in creation order: an account token its company's,
     an organization token its own."""
-    rows = await tenancy.list_organizations(store, principal, name, paging.after, paging.fetch)
+    rows = await tenancy.list_organizations(
+        store, principal, name or None, paging.after, paging.fetch
+    )
     return [_out(org) for org in paging.page(rows)]
 
 
