@@ -443,8 +443,12 @@ def test_pairing_by_code_then_deprovisioning(
         headers=tenant.headers,
     )
     assert paired.status_code == 201, paired.text
-    assert paired.headers["Location"].endswith(answer["deviceUid"])
-    assert paired.json()["organizationUid"] == tenant.organization_uid
+    verification = paired.json()
+    assert paired.headers["Location"] == f"{DEVICES}/verification/{verification['uid']}"
+    assert (verification["deviceUid"], verification["hash"]) == (answer["deviceUid"], code)
+    device = _device(client, tenant, answer["deviceUid"])
+    assert device["organizationUid"] == tenant.organization_uid
+    assert verification["verifiedAt"] == verification["createdAt"] == device["pairedAt"]
     assert [d["uid"] for d in client.get(DEVICES, headers=tenant.headers).json()] == [
         answer["deviceUid"]
     ]
@@ -597,7 +601,8 @@ def test_an_account_token_pairs_and_deprovisions_in_a_named_organization(
         headers=headers,
     )
     assert paired.status_code == 201, paired.text
-    uid = paired.json()["uid"]
+    uid = paired.json()["deviceUid"]
+    assert client.get(paired.headers["Location"], headers=headers).json() == paired.json()
     assert client.put(f"{DEVICES}/{uid}/deprovision", headers=headers).status_code == 204
     events = _new_events(database_url, tenant, before)
     assert [e["type"] for e in events] == [PAIRED, UNPAIRED]

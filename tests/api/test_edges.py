@@ -43,7 +43,8 @@ EXPORTER = {
 }
 BULK = "POST /v1/provisioning-recipe/bulk"
 BODIES: dict[str, Any] = {
-    "POST /v1/organization": {"name": "Branch"},
+    "POST /v1/organization": {"name": "Branch", "title": "Branch office"},
+    "PUT /v1/organization/{uid}": {"title": "Branch office"},
     "POST /v1/organization/{uid}/security-token": {"name": "ci"},
     "POST /v1/provisioning-recipe": {**RECIPE, "organizationUid": UID},
     "PUT /v1/provisioning-recipe/{uid}": RECIPE,

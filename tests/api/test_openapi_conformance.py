@@ -7,8 +7,9 @@ validation and the use cases. The tenant is seeded through the use cases, as in 
 tags, policies and locations, recipes referring to them, and devices whose real registrations
 left recipes Pending, Failed, Invalid and Applied, plus devices paired by code. Positive cases
 for `{uid}` paths mostly name resources that exist (DELETE and deprovision their own doomed
-ones), and verification cases often the code an unpaired device shows, so they reach the
-handlers' real work rather than a 404. A shorter run without a token (nor device key) checks
+ones; device verifications the records of those pairings by code), and verification cases
+often the code an unpaired device shows, so they reach the handlers' real work rather than a
+404. A shorter run without a token (nor device key) checks
 that nothing under `/v1` succeeds anonymously — registration included.
 
 Checks: no 5xx; every status code, content type, response header and body is the declared
@@ -166,6 +167,9 @@ class RunningApp:
     """Paired devices for deprovisioning, which must not unpair the others."""
     verification_hashes: tuple[str, ...]
     """The codes unpaired devices show: what pairing by code pairs."""
+    verification_uids: tuple[str, ...]
+    """The records of the seeded pairings by code: targets of GET, readable also once their
+    device is deprovisioned."""
     entry_uids: Mapping[str, tuple[str, ...]]
     """Registry path (`/v1/policy`, …) → entries the Applied recipe refers to: targets of GET
     and of the references in recipe bodies."""
@@ -334,9 +338,10 @@ async def _seed(database_url: str) -> RunningApp:
         recipe_uids=tuple(states),
         failed_recipe_uids=tuple(to_fail),
         doomed_recipe_uids=tuple(doomed_recipes),
-        device_uids=(applied.device.uid, by_code[0].uid),
-        doomed_device_uids=tuple(device.uid for device in by_code[1:]),
+        device_uids=(applied.device.uid, by_code[0].device_uid),
+        doomed_device_uids=tuple(verification.device_uid for verification in by_code[1:]),
         verification_hashes=tuple(shown.device.verification_hash for shown in unpaired),
+        verification_uids=tuple(verification.uid for verification in by_code),
         entry_uids={REGISTRY_PATHS[kind]: (uid,) for kind, uid in kept.items()},
         doomed_entry_uids={REGISTRY_PATHS[kind]: (uid,) for kind, uid in doomed_entries.items()},
     )
@@ -403,6 +408,8 @@ def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
         return running.doomed_recipe_uids if deleting else running.recipe_uids
     if family == "/v1/device":
         return running.doomed_device_uids if rest == "/deprovision" else running.device_uids
+    if family == "/v1/device/verification":
+        return running.verification_uids
     if family in running.entry_uids:
         return (running.doomed_entry_uids if deleting else running.entry_uids)[family]
     return ()

@@ -19,6 +19,7 @@ from provisio.api.rate_limits import PRUNE_AT, TokenBuckets
 from provisio.settings import Rate, Settings
 from tests.api.helpers import DEVICES, RECIPES, register, registered
 from tests.conftest import Tenant, make_tenant, settings_for
+from tests.support import fetch_rows
 
 SLOW = "0.001/3"
 """Three at once, then one per 1,000 s (per 16 h for the per-minute limits)."""
@@ -168,8 +169,11 @@ def test_wrong_codes_beyond_the_burst_get_429_even_for_a_right_code(database_url
         _assert_429(refused)
         assert 59_000 <= int(refused.headers["Retry-After"]) <= 60_000
         assert client.get(DEVICES, headers=tenant.headers).json() == []
+        assert fetch_rows(database_url, "SELECT count(*) FROM device_verifications") == [(0,)]
         # Another organization's attempts are its own.
-        assert _pair(client, rival, code).status_code == 201
+        paired = _pair(client, rival, code)
+        assert paired.status_code == 201
+        assert client.get(paired.headers["Location"], headers=rival.headers).status_code == 200
 
 
 def test_successful_pairings_spend_no_attempt(database_url: str) -> None:

@@ -51,7 +51,8 @@ def test_tokens_are_listed_oldest_first_without_secrets(client: TestClient, tena
         (bootstrap_id, "Lobby token"),
         (screens["id"], "screens"),
     ]
-    assert all(set(t) == {"id", "name", "createdAt"} for t in listed)
+    assert all(set(t) == {"id", "name", "organizationUid", "createdAt"} for t in listed)
+    assert {t["organizationUid"] for t in listed} == {tenant.organization_uid}
     assert all(MILLISECONDS_Z.match(t["createdAt"]) for t in listed)
     secrets = [tenant.token.split(":")[1], screens["X-Auth"].split(":")[1]]
     assert not any(secret in response.text for secret in secrets)

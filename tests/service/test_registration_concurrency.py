@@ -181,6 +181,7 @@ async def test_a_registration_racing_a_pairing_by_code_pairs_the_device_once(
     exactly one of them, with one DevicePaired, and the loser is told why."""
     recipe_holder = await _principal(store)
     pairer = await _principal(store)
+    pairings = 0
     for n in range(ROUNDS):
         report = DeviceReport.of(brand="lg", serial_number=f"SN-{n}")
         code = (await register_device(store, report)).device.verification_hash
@@ -203,6 +204,9 @@ async def test_a_registration_racing_a_pairing_by_code_pairs_the_device_once(
             assert paired.organization_uid == pairer.organization_uid
             story = await _events_about(store, recipe.uid)
             assert story == [(CREATED, "Pending"), (UPDATED, "Pending")]
+            pairings += 1
+    # A pairing that lost the race left no record of itself.
+    assert await _count(store, "device_verifications") == pairings
 
 
 async def test_a_device_moving_organizations_moves_once_however_often_it_registers(

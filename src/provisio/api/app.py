@@ -21,6 +21,7 @@ from provisio.api.routes import (
     organizations,
     recipes,
     registries,
+    verifications,
 )
 from provisio.background import background as run_background
 from provisio.logs import configure_logging
@@ -88,7 +89,7 @@ def create_app(
         # Outermost: everything inside sees the client's address, scheme and host.
         app.add_middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health.router)
-    for module in (organizations, recipes, devices, events, exporters):
+    for module in (organizations, recipes, verifications, devices, events, exporters):
         app.include_router(module.router)
     for router in registries.routers:
         app.include_router(router)

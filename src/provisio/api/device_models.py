@@ -54,6 +54,18 @@ class VerificationCreate(RequestBody):
     organization_uid: OmittableUid = None
 
 
+class VerificationOut(ResponseBody):
+    """A pairing by code, as signageOS's device verification: `hash` is the code used (as the
+    device showed it), `verifiedAt` when it paired (null for a code not verified yet; pairing
+    by code verifies at once)."""
+
+    uid: str
+    device_uid: str
+    hash: str
+    created_at: Timestamp
+    verified_at: Timestamp | None
+
+
 class DeviceOut(ResponseBody):
     uid: str
     organization_uid: str

@@ -23,7 +23,6 @@ from provisio.domain.events import Event
 from provisio.domain.identifiers import MAC_HINT
 from provisio.domain.recipe import MAX_TAGS, MAX_TEXT, Recipe
 from provisio.domain.status import RecipeStatus
-from provisio.store.tenancy import Organization
 
 UID_RE = r"^[0-9a-f]{32}$"
 MAC_RE = (
@@ -199,19 +198,21 @@ class BulkOut(ResponseBody):
 
 class OrganizationCreate(RequestBody):
     name: Text
+    title: OmittableText = Field(default=None, description="Defaults to `name`")
+
+
+class OrganizationUpdate(RequestBody):
+    title: Text
 
 
 class OrganizationOut(ResponseBody):
+    """`name` is fixed at creation; `title` is the name shown to people."""
+
     uid: str
     name: str
+    title: str
     company_uid: str
     created_at: Timestamp
-
-    @classmethod
-    def of(cls, org: Organization) -> "OrganizationOut":
-        return cls(
-            uid=org.uid, name=org.name, company_uid=org.company_uid, created_at=org.created_at
-        )
 
 
 class SecurityTokenCreate(RequestBody):
@@ -231,6 +232,7 @@ class SecurityTokenListed(ResponseBody):
 
     id: str
     name: str
+    organization_uid: str
     created_at: Timestamp
 
 

@@ -23,6 +23,7 @@ from provisio.domain.ids import new_uid
 from provisio.domain.provisioning import Decision, provision
 from provisio.domain.recipe import Recipe
 from provisio.domain.registry import references, vanished_message
+from provisio.domain.verification import Verification
 from provisio.service.tenancy import Principal, scope, system_actor, target_organization
 from provisio.store.contention import Contended
 from provisio.store.unit_of_work import Store, UnitOfWork
@@ -138,9 +139,10 @@ async def _system_actors(
 
 async def pair_by_code(
     store: Store, principal: Principal, code: str, organization_uid: str | None
-) -> Device:
-    """Pair an unpaired device to an organization by the code it shows. A device paired
-    elsewhere answers as a code no device shows: a stranger learns nothing from a code."""
+) -> Verification:
+    """Pair an unpaired device to an organization by the code it shows, and keep the record of
+    it. A device paired elsewhere answers as a code no device shows: a stranger learns nothing
+    from a code."""
     async with store.unit_of_work() as uow:
         organization = await target_organization(uow, principal, organization_uid)
         device = await uow.devices.by_verification_hash(normalise_verification_hash(code))
@@ -150,7 +152,16 @@ async def pair_by_code(
             raise Conflict("this device is already paired to this organization")
         device.pair(principal.actor(organization), datetime.now(UTC))
         await uow.devices.save(device)
-        return device
+        verification = Verification.of_pairing(new_uid(), device)
+        await uow.verifications.add(verification)
+        return verification
+
+
+async def get_verification(store: Store, principal: Principal, uid: str) -> Verification:
+    """A pairing by code, for the organization it paired into only (even once the device has
+    left it)."""
+    async with store.reader() as uow:
+        return await uow.verifications.get(uid, await scope(uow, principal, None))
 
 
 async def deprovision_device(store: Store, principal: Principal, uid: str) -> None:

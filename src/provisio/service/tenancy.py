@@ -103,7 +103,7 @@ async def bootstrap(store: Store, company: str, organization: str) -> Bootstrap:
     async with store.unit_of_work() as uow:
         company_uid = new_uid()
         await uow.tenancy.add_company(company_uid, company, now)
-        org = Organization(new_uid(), organization, company_uid, now)
+        org = Organization(new_uid(), organization, organization, company_uid, now)
         await uow.tenancy.add_organization(org)
         account_id = await uow.tenancy.add_account(company_uid, f"{company} admin", now)
         token = await _issue(uow.tenancy, f"{organization} token", account_id, org.uid)
@@ -229,12 +229,15 @@ async def target_organization(
     return uid
 
 
-async def list_organizations(store: Store, principal: Principal) -> list[Organization]:
+async def list_organizations(
+    store: Store, principal: Principal, name: str | None, after: int, limit: int
+) -> list[tuple[int, Organization]]:
+    """The organizations the token sees (an organization token: its own), optionally only
+    those named `name`."""
     async with store.reader() as uow:
-        visible = set(await scope(uow, principal, None))
-        return [
-            o for o in await uow.tenancy.organizations_of(principal.company_uid) if o.uid in visible
-        ]
+        return await uow.tenancy.find_organizations(
+            principal.company_uid, principal.organization_uid, name, after, limit
+        )
 
 
 async def get_organization(store: Store, principal: Principal, uid: str) -> Organization:
@@ -243,12 +246,33 @@ async def get_organization(store: Store, principal: Principal, uid: str) -> Orga
         return await uow.tenancy.organization(uid)
 
 
-async def create_organization(store: Store, principal: Principal, name: str) -> Organization:
+async def create_organization(
+    store: Store, principal: Principal, name: str, title: str | None
+) -> Organization:
+    """A new organization of the account's company, titled `name` unless a title is given."""
     principal.require_account_token()
     async with store.unit_of_work() as uow:
-        org = Organization(new_uid(), name, principal.company_uid, datetime.now(UTC))
+        org = Organization(
+            new_uid(),
+            name,
+            name if title is None else title,
+            principal.company_uid,
+            datetime.now(UTC),
+        )
         await uow.tenancy.add_organization(org)
     return org
+
+
+async def retitle_organization(
+    store: Store, principal: Principal, uid: str, title: str
+) -> Organization:
+    """Change the organization's title (its name stays). Organizations have no events: nothing
+    is emitted."""
+    principal.require_account_token()
+    async with store.unit_of_work() as uow:
+        await scope(uow, principal, uid)
+        await uow.tenancy.set_title(uid, title)
+        return await uow.tenancy.organization(uid)
 
 
 async def create_organization_token(

@@ -82,6 +82,7 @@ organizations = Table(
     _uid("uid", primary_key=True),
     _uid("company_uid", ForeignKey("companies.uid"), nullable=False, index=True),
     Column("name", String(255), nullable=False),
+    Column("title", String(255), nullable=False),
     _created(),
 )
 
@@ -328,3 +329,15 @@ device_macs = Table(
     Index("uq_device_macs_brand_key_mac_address", "brand_key", "mac_address", unique=True),
 )
 """A device's MAC addresses; one MAC of a brand belongs to one device."""
+
+device_verifications = Table(
+    "device_verifications",
+    metadata,
+    _uid("uid", primary_key=True),
+    _uid("organization_uid", ForeignKey("organizations.uid"), nullable=False),
+    _uid("device_uid", ForeignKey("devices.uid"), nullable=False),
+    Column("hash", String(16), nullable=False),
+    _created(),
+    Column("verified_at", UTCDateTime()),
+)
+"""Pairings by code, one row each, kept after the device leaves the organization (history)."""

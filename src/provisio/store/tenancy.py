@@ -4,7 +4,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import Row
 
 from provisio.domain.errors import NotFound
@@ -14,10 +14,17 @@ from provisio.store.tables import accounts, companies, organizations, tokens
 
 @dataclass(frozen=True)
 class Organization:
+    """`name` is fixed at creation; `title`, the name shown to people, may change."""
+
     uid: str
     name: str
+    title: str
     company_uid: str
     created_at: datetime
+
+
+def _organization(row: Row[tuple[object, ...]]) -> Organization:
+    return Organization(**row._mapping)
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,17 @@ class TenancyRepository:
     async def add_organization(self, org: Organization) -> None:
         await self._conn.execute(
             insert(organizations).values(
-                uid=org.uid, name=org.name, company_uid=org.company_uid, created_at=org.created_at
+                uid=org.uid,
+                name=org.name,
+                title=org.title,
+                company_uid=org.company_uid,
+                created_at=org.created_at,
             )
+        )
+
+    async def set_title(self, uid: str, title: str) -> None:
+        await self._conn.execute(
+            update(organizations).where(organizations.c.uid == uid).values(title=title)
         )
 
     async def add_account(self, company_uid: str, name: str, now: datetime) -> int:
@@ -93,7 +109,7 @@ class TenancyRepository:
 
     async def organizations_by_uid(self, uids: Collection[str]) -> list[Organization]:
         rows = await self._conn.execute(select(organizations).where(organizations.c.uid.in_(uids)))
-        return [Organization(row.uid, row.name, row.company_uid, row.created_at) for row in rows]
+        return [_organization(row) for row in rows]
 
     async def has_account(self, account_id: int) -> bool:
         query = select(accounts.c.id).where(accounts.c.id == account_id)
@@ -127,10 +143,27 @@ class TenancyRepository:
             .where(organizations.c.company_uid == company_uid)
             .order_by(organizations.c.created_at, organizations.c.uid)
         )
-        return [
-            Organization(row.uid, row.name, row.company_uid, row.created_at)
-            for row in await self._conn.execute(query)
-        ]
+        return [_organization(row) for row in await self._conn.execute(query)]
+
+    async def find_organizations(
+        self, company_uid: str, only: str | None, name: str | None, after: int, limit: int
+    ) -> list[tuple[int, Organization]]:
+        """One page of the company's organizations (`only` that one, if given; `name` those of
+        exactly that name) in creation order, each keyed by how many come up to and including
+        it. Organizations are never deleted and a new one sorts last, so that count is a
+        stable cursor."""
+        query = select(organizations).where(organizations.c.company_uid == company_uid)
+        if only is not None:
+            query = query.where(organizations.c.uid == only)
+        if name is not None:
+            query = query.where(organizations.c.name == name)
+        query = (
+            query.order_by(organizations.c.created_at, organizations.c.uid)
+            .offset(after)
+            .limit(limit)
+        )
+        rows = await self._conn.execute(query)
+        return [(after + n, _organization(row)) for n, row in enumerate(rows, start=1)]
 
     async def organization(self, uid: str) -> Organization:
         row = (
@@ -138,7 +171,7 @@ class TenancyRepository:
         ).first()
         if row is None:
             raise NotFound("organization not found")
-        return Organization(row.uid, row.name, row.company_uid, row.created_at)
+        return _organization(row)
 
     async def is_empty(self) -> bool:
         return (await self._conn.execute(select(companies.c.uid).limit(1))).first() is None

@@ -19,6 +19,7 @@ from provisio.store.recipes import RecipeRepository
 from provisio.store.registries import Registries
 from provisio.store.signal import Signal, Wake
 from provisio.store.tenancy import TenancyRepository
+from provisio.store.verifications import VerificationRepository
 
 
 class UnitOfWork:
@@ -31,6 +32,7 @@ class UnitOfWork:
         self.events = EventLog(conn)
         self.exporters = ExporterRepository(conn)
         self.devices = DeviceRepository(conn)
+        self.verifications = VerificationRepository(conn)
         self.registries = Registries(conn)
         self.publish_cursors = PublishCursors(conn)
         self.deliveries = DeliveryRepository(conn)

@@ -1,13 +1,12 @@
-"""`/v1/device`: registration by device agents, pairing by code, deprovisioning, reading."""
+"""`/v1/device`: registration by device agents, deprovisioning, reading."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
-from provisio.api.deps import DeviceKeyDep, PrincipalDep, RateLimitsDep, StoreDep
+from provisio.api.deps import DeviceKeyDep, PrincipalDep, StoreDep
 from provisio.api.device_models import (
     DeviceOut,
     DeviceRegistration,
     RegistrationOut,
-    VerificationCreate,
 )
 from provisio.api.json_limits import JsonRoute
 from provisio.api.metrics import REGISTRATIONS
@@ -34,27 +33,6 @@ async def register(body: DeviceRegistration, store: StoreDep) -> RegistrationOut
     registration = await use_cases.register_device(store, report)
     REGISTRATIONS.labels(registration.decision.outcome.value).inc()
     return RegistrationOut.of(registration.device)
-
-
-@router.post("/verification", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
-async def pair_by_code(
-    body: VerificationCreate,
-    response: Response,
-    store: StoreDep,
-    principal: PrincipalDep,
-    limits: RateLimitsDep,
-) -> DeviceOut:
-    """Pair an unpaired device by the verification code it shows. Failed attempts are limited
-    per organization (`PROVISIO_PAIRING_RATE_LIMIT`): codes cannot be guessed at any rate."""
-    # Keyed within the token's company: naming another company's organization cannot spend
-    # that organization's attempts.
-    organization = body.organization_uid or principal.organization_uid
-    with limits.pairing.attempt(f"{principal.company_uid}/{organization}"):
-        device = await use_cases.pair_by_code(
-            store, principal, body.verification_hash, body.organization_uid
-        )
-    response.headers["Location"] = f"{router.prefix}/{device.uid}"
-    return DeviceOut.of(device)
 
 
 @router.get("", response_model_exclude_none=True)
