@@ -14,7 +14,7 @@ from provisio.api.schemas import (
     Text,
     Timestamp,
 )
-from provisio.domain.device import MAX_MACS, Device
+from provisio.domain.device import MAX_MACS, Device, PolicyAssignment
 from provisio.domain.registry import RegistryEntry
 
 
@@ -54,7 +54,26 @@ class VerificationCreate(RequestBody):
     organization_uid: OmittableUid = None
 
 
+class DevicePolicyOut(ResponseBody):
+    """One of a device's policies, as signageOS's `IDevicePolicyRaw`."""
+
+    uid: str
+    priority: int
+    assigned_at: Timestamp
+
+    @classmethod
+    def of(cls, assignment: PolicyAssignment) -> "DevicePolicyOut":
+        return cls(
+            uid=assignment.policy_uid,
+            priority=assignment.priority,
+            assigned_at=assignment.assigned_at,
+        )
+
+
 class DeviceOut(ResponseBody):
+    """`name`: the name the device was given, else brand and serial number (or first MAC).
+    `policies` in priority order, then by when they were assigned."""
+
     uid: str
     organization_uid: str
     brand: str
@@ -62,9 +81,9 @@ class DeviceOut(ResponseBody):
     serial_number: str | SkipJsonSchema[None] = None
     mac_addresses: list[str]
     firmware_version: str | SkipJsonSchema[None] = None
-    name: str | SkipJsonSchema[None] = None
+    name: str
     tag_uids: list[str]
-    policy_uid: str | SkipJsonSchema[None] = None
+    policies: list[DevicePolicyOut]
     location_uid: str | SkipJsonSchema[None] = None
     recipe_uid: str | SkipJsonSchema[None] = None
     paired_at: Timestamp
@@ -84,9 +103,9 @@ class DeviceOut(ResponseBody):
             serial_number=report.serial_number,
             mac_addresses=list(report.mac_addresses),
             firmware_version=report.firmware_version,
-            name=configuration.name,
+            name=device.name,
             tag_uids=list(configuration.tag_uids),
-            policy_uid=configuration.policy_uid,
+            policies=[DevicePolicyOut.of(p) for p in configuration.policies],
             location_uid=configuration.location_uid,
             recipe_uid=device.recipe_uid,
             paired_at=device.paired_at,

@@ -302,7 +302,6 @@ devices = Table(
     _uid("organization_uid", ForeignKey("organizations.uid"), nullable=True),
     Column("name", String(255)),
     Column("tag_uids", Text, nullable=False, server_default=""),
-    _uid("policy_uid"),
     _uid("location_uid"),
     _uid("recipe_uid"),
     Column("paired_at", UTCDateTime()),
@@ -328,3 +327,16 @@ device_macs = Table(
     Index("uq_device_macs_brand_key_mac_address", "brand_key", "mac_address", unique=True),
 )
 """A device's MAC addresses; one MAC of a brand belongs to one device."""
+
+device_policies = Table(
+    "device_policies",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("device_uid", ForeignKey("devices.uid", ondelete="CASCADE"), nullable=False),
+    _uid("policy_uid", nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+    Index("uq_device_policies_device_uid_policy_uid", "device_uid", "policy_uid", unique=True),
+)
+"""The policies assigned to a device. `policy_uid` has no foreign key: like a recipe's
+references, an assignment outlives a deleted policy."""
