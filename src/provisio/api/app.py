@@ -13,6 +13,7 @@ from provisio.api.metrics import RequestMetrics
 from provisio.api.rate_limits import RateLimits
 from provisio.api.request_ids import RequestIds
 from provisio.api.routes import (
+    device_management,
     devices,
     events,
     exporters,
@@ -84,7 +85,7 @@ def create_app(
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestIds)  # outermost: every answer and log line carries the id
     app.include_router(health.router)
-    for module in (organizations, recipes, devices, events, exporters):
+    for module in (organizations, recipes, devices, device_management, events, exporters):
         app.include_router(module.router)
     for router in registries.routers:
         app.include_router(router)

@@ -13,6 +13,7 @@ from provisio.api.schemas import (
     ResponseBody,
     Text,
     Timestamp,
+    Uid,
 )
 from provisio.domain.device import MAX_MACS, Device, PolicyAssignment
 from provisio.domain.registry import RegistryEntry
@@ -52,6 +53,25 @@ class RegistrationOut(ResponseBody):
 class VerificationCreate(RequestBody):
     verification_hash: Annotated[str, StringConstraints(min_length=1, max_length=64), STORABLE]
     organization_uid: OmittableUid = None
+
+
+class DeviceUpdate(RequestBody):
+    """`PUT /v1/device/{uid}`: what signageOS's `device.set(uid, {name})` sends."""
+
+    name: Text
+
+
+class NoFields(RequestBody):
+    """The body of an assignment by path (signageOS's SDK sends `{}`); it may be left out."""
+
+
+Priority = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+"""Any integer a database `INTEGER` holds."""
+
+
+class DevicePolicyAssign(RequestBody):
+    uid: Uid
+    priority: Priority
 
 
 class DevicePolicyOut(ResponseBody):
