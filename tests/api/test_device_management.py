@@ -9,15 +9,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from provisio.service import tenancy
 from tests.api.helpers import (
     DEVICES,
     LOCATIONS,
     POLICIES,
     TAGS,
+    account_headers,
     create,
     entry,
     outbox,
+    read,
     registered,
 )
 from tests.conftest import Tenant, make_tenant
@@ -49,17 +50,13 @@ def device(client: TestClient, tenant: Tenant) -> str:
 
 
 def _get(client: TestClient, tenant: Tenant, uid: str) -> dict[str, Any]:
-    response = client.get(f"{DEVICES}/{uid}", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    device: dict[str, Any] = read(client, tenant, f"{DEVICES}/{uid}")
+    return device
 
 
 def _policies(client: TestClient, tenant: Tenant, uid: str) -> list[dict[str, Any]]:
-    response = client.get(f"{DEVICES}/{uid}/policy", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    result: list[dict[str, Any]] = response.json()
-    return result
+    policies: list[dict[str, Any]] = read(client, tenant, f"{DEVICES}/{uid}/policy")
+    return policies
 
 
 def _assign(client: TestClient, tenant: Tenant, uid: str, policy: str, priority: int) -> Any:
@@ -384,10 +381,7 @@ def test_an_unknown_or_unpaired_device_is_404(
 def test_an_account_token_manages_devices_in_its_companys_organizations(
     client: TestClient, tenant: Tenant, device: str
 ) -> None:
-    store = client.app.state.store  # type: ignore[attr-defined]
-    assert client.portal is not None
-    account = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
-    headers = {"X-Auth": account.header}
+    headers = account_headers(client, tenant)
     sibling = client.post("/v1/organization", json={"name": "Warehouse"}, headers=headers).json()
     location = entry(client, tenant, LOCATIONS)
     elsewhere = client.post(
