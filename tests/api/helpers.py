@@ -7,6 +7,7 @@ from typing import Any
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
+from provisio.service import tenancy
 from tests.conftest import DEVICE_KEY, Tenant
 from tests.support import fetch_rows
 
@@ -31,6 +32,21 @@ def entry(client: TestClient, tenant: Tenant, registry: str, name: str = "entry"
     assert response.status_code == 201, response.text
     uid: str = response.json()["uid"]
     return uid
+
+
+def account_headers(client: TestClient, tenant: Tenant) -> dict[str, str]:
+    """`X-Auth` with a new account token of the tenant's account (its whole company)."""
+    store = client.app.state.store  # type: ignore[attr-defined]
+    assert client.portal is not None
+    account = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
+    return {"X-Auth": account.header}
+
+
+def read(client: TestClient, tenant: Tenant, path: str) -> Any:
+    """The body of a GET that must succeed."""
+    response = client.get(path, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def feed(client: TestClient, tenant: Tenant, count: int, **params: Any) -> list[dict[str, Any]]:

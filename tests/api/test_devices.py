@@ -96,10 +96,10 @@ def test_a_matching_recipe_is_applied_and_the_device_configured(
     stored = _recipe(client, tenant, recipe["uid"])
     assert (stored["status"], stored["deviceUid"]) == ("Applied", device_uid)
     device = _device(client, tenant, device_uid)
-    assert (device["name"], device["tagUids"], device["policyUid"], device["locationUid"]) == (
+    assert (device["name"], device["tagUids"], device["policies"], device["locationUid"]) == (
         "Lobby",
         [tag],
-        policy,
+        [{"uid": policy, "priority": 1, "assignedAt": device["pairedAt"]}],
         location,
     )
     assert (device["recipeUid"], device["firmwareVersion"]) == (recipe["uid"], "1.2")

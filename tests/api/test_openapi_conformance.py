@@ -7,10 +7,12 @@ validation and the use cases. The tenant is seeded through the use cases, as in 
 tags, policies and locations, recipes referring to them, and devices whose real registrations
 left recipes Pending, Failed, Invalid and Applied, plus devices paired by code. Positive cases
 for `{uid}` paths mostly name resources that exist (DELETE and deprovision their own doomed
-ones; device verifications the records of those pairings by code), and verification cases
-often the code an unpaired device shows, so they reach the handlers' real work rather than a
-404. A shorter run without a token (nor device key) checks
-that nothing under `/v1` succeeds anonymously — registration included.
+ones; each call that takes something from a device its own configured devices; device
+verifications the records of those pairings by code), a device's tag, policy or location (in
+the path, or the policy `uid` of an assignment) mostly the entries recipes gave their devices,
+and verification cases often the code an unpaired device shows, so they reach the handlers'
+real work rather than a 404. A shorter run without a token (nor device key) checks that
+nothing under `/v1` succeeds anonymously — registration included.
 
 Checks: no 5xx; every status code, content type, response header and body is the declared
 one; negative (schema-invalid) data is rejected; authentication is enforced, and each
@@ -127,6 +129,9 @@ REGISTER = "/v1/device/register"
 
 AUTHENTICATED: list[int] = []
 """The status of every response to a `/v1` case sent with a real token."""
+DEVICE_CALLS: dict[str, set[int]] = {}
+"""The statuses each operation on a paired device (`/v1/device/{uid}…`) answered to cases sent
+with a real token."""
 REGISTRATIONS: list[tuple[bool, int]] = []
 """Every registration case of the runs with credentials: whether it carried the real device
 key, and the status it got."""
@@ -146,6 +151,21 @@ REFERENCES = {
     "locationUid": REGISTRY_PATHS[RegistryKind.LOCATION],
 }
 """Recipe field → the registry its uids name."""
+OPERATION_REFERENCES = {"/v1/device/{uid}/policy": {"uid": REGISTRY_PATHS[RegistryKind.POLICY]}}
+"""Path → body fields of its operations that name registry entries, beside the recipe fields."""
+PATH_REFERENCES = {
+    "tag_uid": REGISTRY_PATHS[RegistryKind.TAG],
+    "policy_uid": REGISTRY_PATHS[RegistryKind.POLICY],
+    "location_uid": REGISTRY_PATHS[RegistryKind.LOCATION],
+}
+"""Path parameter (a device's tag, policy or location) → the registry its uid names."""
+STRIPPING = (
+    "/location",
+    "/location/{location_uid}",
+    "/organization-tag/{tag_uid}",
+    "/policy/{policy_uid}",
+)
+"""What follows `/v1/device/{uid}` in the paths of the DELETEs that take from a device."""
 
 
 @dataclass(frozen=True)
@@ -162,9 +182,12 @@ class RunningApp:
     doomed_recipe_uids: tuple[str, ...]
     """Targets of DELETE, which must not take the others away from the later operations."""
     device_uids: tuple[str, ...]
-    """Devices paired by a recipe and by code: targets of GET."""
+    """Devices paired by a recipe and by code: targets of GET and of the managing calls."""
     doomed_device_uids: tuple[str, ...]
     """Paired devices for deprovisioning, which must not unpair the others."""
+    stripped_device_uids: Mapping[str, tuple[str, ...]]
+    """What follows `/v1/device/{uid}` in the path of a DELETE (`/location`, …) → devices that
+    its recipe gave a tag, policy and location for that DELETE alone to take away."""
     verification_hashes: tuple[str, ...]
     """The codes unpaired devices show: what pairing by code pairs."""
     verification_uids: tuple[str, ...]
@@ -282,15 +305,22 @@ async def _seed(database_url: str) -> RunningApp:
             await recipe(brand="acme", serialNumber="SN-2", macAddress="aabbccddee02", model="X1"),
             await recipe(brand="samsung", serialNumber="SN-7", model="QM55R"),
         ]
+        references = {
+            "tagUids": [kept[RegistryKind.TAG]],
+            "policyUid": kept[RegistryKind.POLICY],
+            "locationUid": kept[RegistryKind.LOCATION],
+        }
         to_apply = await recipe(
             brand="lg",
             serialNumber="SN-3",
             confirmedOwnership=True,
             deviceName="Hall",
-            tagUids=[kept[RegistryKind.TAG]],
-            policyUid=kept[RegistryKind.POLICY],
-            locationUid=kept[RegistryKind.LOCATION],
+            **references,
         )
+        stripped = {
+            rest: await recipe(brand="lg", serialNumber=f"SN-1{n}", **references)
+            for n, rest in enumerate(STRIPPING)
+        }
         to_invalidate = await recipe(brand="philips", serialNumber="SN-4", tagUids=[retired])
         doomed_recipes = [
             await recipe(brand="sony", serialNumber="SN-5", model="X1"),
@@ -305,6 +335,9 @@ async def _seed(database_url: str) -> RunningApp:
             await register("brightsign", "SN-8"),  # no recipe
         ]
         applied = await register("lg", " sn-3", model="65UH5F")
+        stripped_devices = {
+            rest: (await register("lg", f"SN-1{n}")).device.uid for n, rest in enumerate(stripped)
+        }
         by_code = [
             await devices.pair_by_code(store, principal, shown.device.verification_hash, None)
             for shown in [
@@ -340,6 +373,7 @@ async def _seed(database_url: str) -> RunningApp:
         doomed_recipe_uids=tuple(doomed_recipes),
         device_uids=(applied.device.uid, by_code[0].device_uid),
         doomed_device_uids=tuple(verification.device_uid for verification in by_code[1:]),
+        stripped_device_uids={rest: (uid,) for rest, uid in stripped_devices.items()},
         verification_hashes=tuple(shown.device.verification_hash for shown in unpaired),
         verification_uids=tuple(verification.uid for verification in by_code),
         entry_uids={REGISTRY_PATHS[kind]: (uid,) for kind, uid in kept.items()},
@@ -361,6 +395,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     # 422 come before auth; these statuses only after it.)
     past_auth = [s for s in AUTHENTICATED if s < 300 or s in (403, 404, 409, 412)]
     assert not AUTHENTICATED or past_auth, "no case with a token ever got past authentication"
+    # Each of them names a device, and most name its tag, policy or location: seeding and aim
+    # that went wrong would leave an operation answering only 404s and 422s.
+    unreached = [label for label, statuses in DEVICE_CALLS.items() if min(statuses) >= 300]
+    assert not unreached, f"no case got past the checks of {unreached}"
     # Likewise a broken device key: only the use case answers a registration with 200.
     keyed = [status for with_key, status in REGISTRATIONS if with_key]
     assert not REGISTRATIONS or 200 in keyed, "no registration with the device key got a 200"
@@ -407,7 +445,11 @@ def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
             return running.failed_recipe_uids
         return running.doomed_recipe_uids if deleting else running.recipe_uids
     if family == "/v1/device":
-        return running.doomed_device_uids if rest == "/deprovision" else running.device_uids
+        if rest == "/deprovision":
+            return running.doomed_device_uids
+        if deleting and rest in running.stripped_device_uids:
+            return running.stripped_device_uids[rest]
+        return running.device_uids
     if family == "/v1/device/verification":
         return running.verification_uids
     if family in running.entry_uids:
@@ -417,9 +459,9 @@ def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
 
 def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
     """Positive cases mostly name what exists, so they get past 404 (and a recipe past 422) to
-    the real work: the `{uid}` in the path, `organizationUid` in the query and body, a recipe's
-    tag, policy and location, and the `verificationHash` an unpaired device shows. Valid values
-    replace valid values; negative cases are sent as generated."""
+    the real work: the `{uid}` in the path, `organizationUid` in the query and body, the tags,
+    policies and locations of recipes and devices, and the `verificationHash` an unpaired device
+    shows. Valid values replace valid values; negative cases are sent as generated."""
     if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE:
         return
     uid = case.path_parameters.get("uid") if case.path_parameters else None
@@ -427,6 +469,10 @@ def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
     pick = _swap(uid)
     if uid is not None and known and pick is not None:
         case.path_parameters["uid"] = known[pick % len(known)]
+    for name, registry in PATH_REFERENCES.items():
+        reference = case.path_parameters.get(name) if case.path_parameters else None
+        if reference is not None and _swap(reference) is not None:
+            (case.path_parameters[name],) = running.entry_uids[registry]
     items = case.body if isinstance(case.body, list) else [case.body]
     for container in [case.query, *items]:
         if not isinstance(container, dict):
@@ -439,7 +485,7 @@ def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
         if code is not None and pick is not None:
             codes = running.verification_hashes
             container["verificationHash"] = codes[pick % len(codes)]
-        for field, registry in REFERENCES.items():
+        for field, registry in (REFERENCES | OPERATION_REFERENCES.get(case.path, {})).items():
             reference = container.get(field)
             if reference and _swap(reference) is not None:
                 (entry,) = running.entry_uids[registry]
@@ -460,6 +506,8 @@ def _call_with_credentials(case: Case[Any], running: RunningApp) -> None:
         REGISTRATIONS.append((credential == "X-Device-Key", response.status_code))
     elif credential == "X-Auth" and case.path.startswith("/v1/"):
         AUTHENTICATED.append(response.status_code)
+        if case.path.startswith("/v1/device/{uid}"):
+            DEVICE_CALLS.setdefault(case.operation.label, set()).add(response.status_code)
     case.validate_response(response, checks=CHECKS)
 
 

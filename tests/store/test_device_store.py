@@ -5,7 +5,13 @@ from datetime import UTC, datetime
 import pytest
 
 from provisio.domain.brands import BrandRules
-from provisio.domain.device import Configuration, Device, DeviceReport, new_verification_hash
+from provisio.domain.device import (
+    Configuration,
+    Device,
+    DeviceReport,
+    PolicyAssignment,
+    new_verification_hash,
+)
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec
 from provisio.domain.registry import Reference, RegistryEntry, RegistryKind
@@ -45,8 +51,9 @@ async def test_a_paired_device_round_trips_every_field(store: Store) -> None:
         firmware_version="1.2",
     )
     device = _device(report)
+    policies = (PolicyAssignment(new_uid(), 1, NOW), PolicyAssignment(new_uid(), 5, NOW))
     device.configure(
-        Configuration("Lobby", (new_uid(), new_uid()), new_uid(), new_uid()), new_uid(), NOW
+        Configuration("Lobby", (new_uid(), new_uid()), policies, new_uid()), new_uid(), NOW
     )
     device.pair(principal.actor(org), NOW)
     async with store.unit_of_work() as uow:
@@ -54,6 +61,16 @@ async def test_a_paired_device_round_trips_every_field(store: Store) -> None:
     async with store.reader() as uow:
         loaded = await uow.devices.get(device.uid, [org])
     assert loaded == device
+    # Changed policies are stored as they now are; the others' are left alone.
+    async with store.unit_of_work() as uow:
+        loaded = await uow.devices.get(device.uid, [org], for_update=True)
+        loaded.unassign_policy(policies[0].policy_uid, NOW)
+        loaded.assign_policy(policies[1].policy_uid, 0, NOW)
+        loaded.assign_policy(new_uid(), 0, NOW)
+        await uow.devices.save(loaded)
+    async with store.reader() as uow:
+        assert await uow.devices.get(device.uid, [org]) == loaded
+        assert [found for _, found in await uow.devices.find([org], 0, 10)] == [loaded]
     assert loaded.report.mac_addresses == ("AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02")
 
 

@@ -14,6 +14,7 @@ from provisio.api.proxies import ForwardedHeaders
 from provisio.api.rate_limits import RateLimits
 from provisio.api.request_ids import RequestIds
 from provisio.api.routes import (
+    device_management,
     devices,
     events,
     exporters,
@@ -89,7 +90,15 @@ def create_app(
         # Outermost: everything inside sees the client's address, scheme and host.
         app.add_middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(health.router)
-    for module in (organizations, recipes, verifications, devices, events, exporters):
+    for module in (
+        organizations,
+        recipes,
+        verifications,
+        devices,
+        device_management,
+        events,
+        exporters,
+    ):
         app.include_router(module.router)
     for router in registries.routers:
         app.include_router(router)

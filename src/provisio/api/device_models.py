@@ -13,8 +13,9 @@ from provisio.api.schemas import (
     ResponseBody,
     Text,
     Timestamp,
+    Uid,
 )
-from provisio.domain.device import MAX_MACS, Device
+from provisio.domain.device import MAX_MACS, Device, PolicyAssignment
 from provisio.domain.registry import RegistryEntry
 
 
@@ -66,7 +67,45 @@ class VerificationOut(ResponseBody):
     verified_at: Timestamp | None
 
 
+class DeviceUpdate(RequestBody):
+    """`PUT /v1/device/{uid}`: what signageOS's `device.set(uid, {name})` sends."""
+
+    name: Text
+
+
+class NoFields(RequestBody):
+    """The body of an assignment by path (signageOS's SDK sends `{}`); it may be left out."""
+
+
+Priority = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+"""Any integer a database `INTEGER` holds."""
+
+
+class DevicePolicyAssign(RequestBody):
+    uid: Uid
+    priority: Priority
+
+
+class DevicePolicyOut(ResponseBody):
+    """One of a device's policies, as signageOS's `IDevicePolicyRaw`."""
+
+    uid: str
+    priority: int
+    assigned_at: Timestamp
+
+    @classmethod
+    def of(cls, assignment: PolicyAssignment) -> "DevicePolicyOut":
+        return cls(
+            uid=assignment.policy_uid,
+            priority=assignment.priority,
+            assigned_at=assignment.assigned_at,
+        )
+
+
 class DeviceOut(ResponseBody):
+    """`name`: the name the device was given, else brand and serial number (or first MAC).
+    `policies` in priority order, then by when they were assigned."""
+
     uid: str
     organization_uid: str
     brand: str
@@ -74,9 +113,9 @@ class DeviceOut(ResponseBody):
     serial_number: str | SkipJsonSchema[None] = None
     mac_addresses: list[str]
     firmware_version: str | SkipJsonSchema[None] = None
-    name: str | SkipJsonSchema[None] = None
+    name: str
     tag_uids: list[str]
-    policy_uid: str | SkipJsonSchema[None] = None
+    policies: list[DevicePolicyOut]
     location_uid: str | SkipJsonSchema[None] = None
     recipe_uid: str | SkipJsonSchema[None] = None
     paired_at: Timestamp
@@ -96,9 +135,9 @@ class DeviceOut(ResponseBody):
             serial_number=report.serial_number,
             mac_addresses=list(report.mac_addresses),
             firmware_version=report.firmware_version,
-            name=configuration.name,
+            name=device.name,
             tag_uids=list(configuration.tag_uids),
-            policy_uid=configuration.policy_uid,
+            policies=[DevicePolicyOut.of(p) for p in configuration.policies],
             location_uid=configuration.location_uid,
             recipe_uid=device.recipe_uid,
             paired_at=device.paired_at,

@@ -105,7 +105,7 @@ def provision(
         assert device.organization_uid is not None
         device.unpair(system(device.organization_uid), new_hash(), now)
     recipe.apply(device.uid, now, actor)
-    device.configure(Configuration.of(recipe.spec), recipe.uid, now)
+    device.configure(Configuration.of(recipe.spec, now), recipe.uid, now)
     if device.organization_uid is None:
         device.pair(actor, now)
     return Decision(Outcome.APPLIED, recipe)

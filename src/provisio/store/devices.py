@@ -4,14 +4,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, insert, select, update
+from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from provisio.domain.device import Configuration, Device, DeviceReport
+from provisio.domain.device import Configuration, Device, DeviceReport, PolicyAssignment
 from provisio.domain.errors import NotFound
 from provisio.store.backend import Connection
 from provisio.store.contention import Contended
-from provisio.store.tables import device_macs, devices
+from provisio.store.tables import device_macs, device_policies, devices
 
 _NOT_FOUND = "device not found"
 _UPDATE = update(devices).where(devices.c.uid == bindparam("stored_uid"))
@@ -35,6 +35,14 @@ _MAC_HOLDERS = (
     .order_by(devices.c.id)
 )
 """The devices holding some of a report's MACs, the oldest first."""
+_POLICIES = (
+    select(device_policies)
+    .where(device_policies.c.device_uid.in_(bindparam("uids", expanding=True)))
+    .order_by(
+        device_policies.c.priority, device_policies.c.assigned_at, device_policies.c.policy_uid
+    )
+)
+"""The policies of some devices, each device's in the order the aggregate keeps them."""
 
 
 class IdentityTaken(Contended):
@@ -73,7 +81,6 @@ def _to_row(device: Device) -> dict[str, Any]:
         "organization_uid": device.organization_uid,
         "name": configuration.name,
         "tag_uids": ",".join(configuration.tag_uids),
-        "policy_uid": configuration.policy_uid,
         "location_uid": configuration.location_uid,
         "recipe_uid": device.recipe_uid,
         "paired_at": device.paired_at,
@@ -82,7 +89,7 @@ def _to_row(device: Device) -> dict[str, Any]:
     }
 
 
-def _from_row(row: Row[Any], macs: Sequence[str]) -> Device:
+def _from_row(row: Row[Any], macs: Sequence[str], policies: Sequence[PolicyAssignment]) -> Device:
     return Device(
         uid=row.uid,
         report=DeviceReport(
@@ -99,7 +106,7 @@ def _from_row(row: Row[Any], macs: Sequence[str]) -> Device:
         configuration=Configuration(
             name=row.name,
             tag_uids=tuple(row.tag_uids.split(",")) if row.tag_uids else (),
-            policy_uid=row.policy_uid,
+            policies=tuple(policies),
             location_uid=row.location_uid,
         ),
         recipe_uid=row.recipe_uid,
@@ -114,6 +121,7 @@ class DeviceRepository:
         self._conn = conn
         self.seen: list[Device] = []
         self._stored_macs: dict[str, set[str]] = {}
+        self._stored_policies: dict[str, tuple[PolicyAssignment, ...]] = {}
 
     async def identify(self, report: DeviceReport) -> Identification:
         """The device with the report's brand and serial number, else the one holding one of
@@ -179,18 +187,25 @@ class DeviceRepository:
                 .limit(limit)
             )
         )
-        macs = await self._macs([row.uid for row in rows])
-        return [(row.id, _from_row(row, macs.get(row.uid, []))) for row in rows]
+        uids = [row.uid for row in rows]
+        macs, policies = await self._macs(uids), await self._policies(uids)
+        return [
+            (row.id, _from_row(row, macs.get(row.uid, []), policies.get(row.uid, [])))
+            for row in rows
+        ]
 
     async def add(self, device: Device) -> None:
         await self._write(insert(devices), [_to_row(device)])
         self._stored_macs[device.uid] = set()
+        self._stored_policies[device.uid] = ()
         await self._store_macs(device)
+        await self._store_policies(device)
         self.seen.append(device)
 
     async def save(self, device: Device) -> None:
         await self._write(_UPDATE, [{**_to_row(device), "stored_uid": device.uid}])
         await self._store_macs(device)
+        await self._store_policies(device)
 
     async def _store_macs(self, device: Device) -> None:
         stored = self._stored_macs[device.uid]
@@ -210,6 +225,29 @@ class DeviceRepository:
             )
             stored.update(new)
 
+    async def _store_policies(self, device: Device) -> None:
+        """Rewrite the device's policies when they changed (rarely: registrations leave them)."""
+        policies = device.configuration.policies
+        if policies == self._stored_policies[device.uid]:
+            return
+        await self._conn.execute(
+            delete(device_policies).where(device_policies.c.device_uid == device.uid)
+        )
+        if policies:
+            await self._write(
+                insert(device_policies),
+                [
+                    {
+                        "device_uid": device.uid,
+                        "policy_uid": p.policy_uid,
+                        "priority": p.priority,
+                        "assigned_at": p.assigned_at,
+                    }
+                    for p in policies
+                ],
+            )
+        self._stored_policies[device.uid] = policies
+
     async def _write(self, statement: Any, rows: list[dict[str, Any]] | None = None) -> None:
         try:
             await self._conn.execute(statement, rows)
@@ -222,9 +260,10 @@ class DeviceRepository:
         row = (await self._conn.execute(query, params)).first()
         if row is None:
             return None
-        macs = await self._macs([row.uid])
-        device = _from_row(row, macs.get(row.uid, []))
+        macs, policies = await self._macs([row.uid]), await self._policies([row.uid])
+        device = _from_row(row, macs.get(row.uid, []), policies.get(row.uid, []))
         self._stored_macs[device.uid] = set(device.report.mac_addresses)
+        self._stored_policies[device.uid] = device.configuration.policies
         self.seen.append(device)
         return device
 
@@ -240,3 +279,12 @@ class DeviceRepository:
         for row in rows:
             macs.setdefault(row.device_uid, []).append(row.mac_address)
         return macs
+
+    async def _policies(self, uids: Sequence[str]) -> dict[str, list[PolicyAssignment]]:
+        if not uids:
+            return {}
+        policies: dict[str, list[PolicyAssignment]] = {}
+        for row in await self._conn.execute(_POLICIES, {"uids": list(uids)}):
+            assignment = PolicyAssignment(row.policy_uid, row.priority, row.assigned_at)
+            policies.setdefault(row.device_uid, []).append(assignment)
+        return policies

@@ -303,7 +303,6 @@ devices = Table(
     _uid("organization_uid", ForeignKey("organizations.uid"), nullable=True),
     Column("name", String(255)),
     Column("tag_uids", Text, nullable=False, server_default=""),
-    _uid("policy_uid"),
     _uid("location_uid"),
     _uid("recipe_uid"),
     Column("paired_at", UTCDateTime()),
@@ -341,3 +340,17 @@ device_verifications = Table(
     Column("verified_at", UTCDateTime()),
 )
 """Pairings by code, one row each, kept after the device leaves the organization (history)."""
+
+
+device_policies = Table(
+    "device_policies",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("device_uid", ForeignKey("devices.uid", ondelete="CASCADE"), nullable=False),
+    _uid("policy_uid", nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+    Index("uq_device_policies_device_uid_policy_uid", "device_uid", "policy_uid", unique=True),
+)
+"""The policies assigned to a device. `policy_uid` has no foreign key: like a recipe's
+references, an assignment outlives a deleted policy."""
