@@ -40,7 +40,7 @@ def _pair(client: TestClient, tenant: Tenant, **report: Any) -> str:
         f"{DEVICES}/verification", json={"verificationHash": code}, headers=tenant.headers
     )
     assert paired.status_code == 201, paired.text
-    uid: str = paired.json()["uid"]
+    uid: str = paired.json()["deviceUid"]
     return uid
 
 

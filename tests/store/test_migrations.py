@@ -92,8 +92,8 @@ async def test_a_devices_policy_becomes_its_first_assignment(empty_database_url:
             )
             await conn.execute(
                 text(
-                    "INSERT INTO organizations (uid, company_uid, name, created_at)"
-                    " VALUES (:uid, :company, 'Lobby', :at)"
+                    "INSERT INTO organizations (uid, company_uid, name, title, created_at)"
+                    " VALUES (:uid, :company, 'Lobby', 'Lobby', :at)"
                 ).bindparams(bindparam("at", type_=UTCDateTime())),
                 {"uid": organization, "company": company, "at": PAIRED},
             )
