@@ -59,7 +59,15 @@ from starlette.types import Receive, Scope, Send
 from provisio.api.app import create_app
 from provisio.domain.brands import BrandRules
 from provisio.domain.device import DeviceReport
-from provisio.domain.registry import RegistryKind
+from provisio.domain.registry import (
+    Coordinates,
+    LocationSpec,
+    PolicyItem,
+    PolicySpec,
+    RegistryKind,
+    Spec,
+    TagSpec,
+)
 from provisio.domain.status import RecipeStatus
 from provisio.service import devices, recipes, registries, tenancy
 from provisio.settings import Settings
@@ -141,10 +149,11 @@ REGISTRY_PATHS = {
 }
 REFERENCES = {
     "tagUids": REGISTRY_PATHS[RegistryKind.TAG],
+    "parentTagUid": REGISTRY_PATHS[RegistryKind.TAG],
     "policyUid": REGISTRY_PATHS[RegistryKind.POLICY],
     "locationUid": REGISTRY_PATHS[RegistryKind.LOCATION],
 }
-"""Recipe field → the registry its uids name."""
+"""Body field (of a recipe, a tag, a location) → the registry its uids name."""
 
 
 @dataclass(frozen=True)
@@ -252,8 +261,21 @@ async def _seed(database_url: str) -> RunningApp:
         principal = await tenancy.authenticate(store, made.token.header)
         rules = BrandRules()
 
-        async def entry(kind: RegistryKind, name: str) -> str:
-            return (await registries.create_entry(store, principal, kind, name, None)).uid
+        async def entry(spec: Spec) -> str:
+            return (await registries.create_entry(store, principal, spec, None)).uid
+
+        async def entries(name: str) -> dict[RegistryKind, str]:
+            """One entry of each kind, every field set: a location with a tag."""
+            tag = await entry(TagSpec(f"{name} tag", color="#ff0000"))
+            item = PolicyItem("VOLUME", {"level": 40, "muted": None}, "tizen")
+            policy = await entry(PolicySpec(f"{name} policy", note="nightly", items=(item,)))
+            place = Coordinates(50.0755, 14.4378)
+            location = LocationSpec(f"{name} location", place, "L-1", "hall", (tag,))
+            return {
+                RegistryKind.TAG: tag,
+                RegistryKind.POLICY: policy,
+                RegistryKind.LOCATION: await entry(location),
+            }
 
         async def recipe(**body: Any) -> str:
             return (await recipes.create_recipe(store, principal, body, rules)).uid
@@ -267,9 +289,9 @@ async def _seed(database_url: str) -> RunningApp:
             report = DeviceReport.of(brand, model=model, serial_number=serial, mac_addresses=macs)
             return await devices.register_device(store, report)
 
-        kept = {kind: await entry(kind, f"Lobby {kind}") for kind in RegistryKind}
-        doomed_entries = {kind: await entry(kind, f"Spare {kind}") for kind in RegistryKind}
-        retired = await entry(RegistryKind.TAG, "Retired")
+        kept = await entries("Lobby")
+        doomed_entries = await entries("Spare")
+        retired = await entry(TagSpec("Retired"))
         pending = [
             await recipe(brand="samsung", serialNumber="SN-1", deviceName="Lobby"),
             await recipe(brand="android", macAddress="aa:bb:cc:dd:ee:01"),
@@ -394,7 +416,7 @@ def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
     """The uids that exist for the `{uid}` of the case's path; none where nothing is seeded
     (exporters)."""
     family, _, rest = case.path.partition("/{uid}")
-    deleting = case.operation.method.upper() == "DELETE"
+    deleting = case.operation.method.upper() == "DELETE" and not rest  # not a tag unassigned
     if family == "/v1/organization":
         return (running.organization_uid,)
     if family == "/v1/provisioning-recipe":
@@ -410,9 +432,10 @@ def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
 
 def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
     """Positive cases mostly name what exists, so they get past 404 (and a recipe past 422) to
-    the real work: the `{uid}` in the path, `organizationUid` in the query and body, a recipe's
-    tag, policy and location, and the `verificationHash` an unpaired device shows. Valid values
-    replace valid values; negative cases are sent as generated."""
+    the real work: the `{uid}` and a location's `{tagUid}` in the path, `organizationUid` in
+    the query and body, a recipe's tag, policy and location, a tag's parent, a location's tags,
+    and the `verificationHash` an unpaired device shows. Valid values replace valid values;
+    negative cases are sent as generated."""
     if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE:
         return
     uid = case.path_parameters.get("uid") if case.path_parameters else None
@@ -420,6 +443,9 @@ def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
     pick = _swap(uid)
     if uid is not None and known and pick is not None:
         case.path_parameters["uid"] = known[pick % len(known)]
+    tag_uid = case.path_parameters.get("tagUid") if case.path_parameters else None
+    if tag_uid is not None and _swap(tag_uid) is not None:
+        (case.path_parameters["tagUid"],) = running.entry_uids[REGISTRY_PATHS[RegistryKind.TAG]]
     items = case.body if isinstance(case.body, list) else [case.body]
     for container in [case.query, *items]:
         if not isinstance(container, dict):

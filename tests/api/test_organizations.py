@@ -2,19 +2,10 @@
 
 from fastapi.testclient import TestClient
 
-from provisio.service import tenancy
-from provisio.store.unit_of_work import Store
-from tests.api.helpers import RECIPES, create
+from tests.api.helpers import RECIPES, account_headers, create
 from tests.conftest import Tenant
 
 ORGS = "/v1/organization"
-
-
-def _account_token(client: TestClient, tenant: Tenant) -> dict[str, str]:
-    store: Store = client.app.state.store  # type: ignore[attr-defined]
-    assert client.portal is not None
-    token = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
-    return {"X-Auth": token.header}
 
 
 def test_an_organization_token_sees_only_its_organization(
@@ -45,7 +36,7 @@ def test_organization_tokens_cannot_create_organizations_or_tokens(
 def test_an_account_token_creates_organizations_and_their_tokens(
     client: TestClient, tenant: Tenant
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     response = client.post(ORGS, json={"name": "Warehouse"}, headers=account)
     assert response.status_code == 201
     org = response.json()
@@ -71,7 +62,7 @@ def test_an_account_token_creates_organizations_and_their_tokens(
 def test_an_account_token_must_name_the_organization_to_create_in(
     client: TestClient, tenant: Tenant
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     response = client.post(RECIPES, json={"brand": "lg", "serialNumber": "1"}, headers=account)
     assert response.status_code == 422
     assert response.json()["details"][0]["field"] == "organizationUid"
@@ -85,7 +76,7 @@ def test_tokens_cannot_reach_another_company(client: TestClient, tenant: Tenant)
     from tests.conftest import make_tenant
 
     other = make_tenant(client, "Rival", "HQ")
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     assert client.get(f"{ORGS}/{other.organization_uid}", headers=account).status_code == 404
     assert client.get(f"{ORGS}/{other.organization_uid}", headers=tenant.headers).status_code == 404
     response = client.post(
