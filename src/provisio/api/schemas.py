@@ -14,7 +14,6 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     StringConstraints,
-    TypeAdapter,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
@@ -119,7 +118,8 @@ def _not_null(value: Any) -> Any:
 class _Omittable:
     """`Annotated[X | None, OMITTABLE]`: a field that may be omitted but not sent as null (a
     422 naming it, as the schema says), shown in the schema as plain `X` — for any `X`, models
-    and lists of models included."""
+    and lists of models included. (`X | SkipJsonSchema[None]` would make pydantic report union
+    branches such as `confirmedOwnership.bool` as field names.)"""
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -135,14 +135,9 @@ class _Omittable:
 
 
 OMITTABLE = _Omittable()
-
-# May be omitted but never null: an explicit null is a 422, as the schema says. (`X |
-# SkipJsonSchema[None]` would make pydantic report union branches such as
-# `confirmedOwnership.bool` as field names.)
-NotNull = AfterValidator(_not_null)
-OmittableBool = Annotated[bool | None, WithJsonSchema({"type": "boolean"}), NotNull]
-OmittableText = Annotated[Text | None, WithJsonSchema(TypeAdapter(Text).json_schema()), NotNull]
-OmittableUid = Annotated[Uid | None, WithJsonSchema(TypeAdapter(Uid).json_schema()), NotNull]
+OmittableBool = Annotated[bool | None, OMITTABLE]
+OmittableText = Annotated[Text | None, OMITTABLE]
+OmittableUid = Annotated[Uid | None, OMITTABLE]
 
 
 class RequestBody(BaseModel):
