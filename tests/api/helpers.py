@@ -8,6 +8,7 @@ import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from provisio.service import tenancy
+from provisio.store.unit_of_work import Store
 from tests.conftest import DEVICE_KEY, Tenant
 from tests.support import fetch_rows
 
@@ -26,20 +27,30 @@ def create(client: TestClient, tenant: Tenant, **body: Any) -> dict[str, Any]:
     return result
 
 
-def entry(client: TestClient, tenant: Tenant, registry: str, name: str = "entry") -> str:
-    """Create a tag, policy or location (`registry` is its path) and return its uid."""
-    response = client.post(registry, json={"name": name}, headers=tenant.headers)
+PLACE = {"coordinates": {"lat": 50.0755, "long": 14.4378}}
+"""Where a test location is: every location has coordinates or an address."""
+
+
+def entry(
+    client: TestClient, tenant: Tenant, registry: str, name: str = "entry", **body: Any
+) -> str:
+    """Create a tag, policy or location (`registry` is its path; a location is at PLACE unless
+    `body` says otherwise) and return its uid."""
+    place = PLACE if registry == LOCATIONS and not {"coordinates", "address"} & set(body) else {}
+    payload = {"name": name, **place, **body}
+    response = client.post(registry, json=payload, headers=tenant.headers)
     assert response.status_code == 201, response.text
     uid: str = response.json()["uid"]
     return uid
 
 
 def account_headers(client: TestClient, tenant: Tenant) -> dict[str, str]:
-    """`X-Auth` with a new account token of the tenant's account (its whole company)."""
-    store = client.app.state.store  # type: ignore[attr-defined]
+    """`X-Auth` of a new account token of the tenant's account (all its company's
+    organizations)."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
     assert client.portal is not None
-    account = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
-    return {"X-Auth": account.header}
+    token = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
+    return {"X-Auth": token.header}
 
 
 def read(client: TestClient, tenant: Tenant, path: str) -> Any:

@@ -385,7 +385,9 @@ def test_an_account_token_manages_devices_in_its_companys_organizations(
     sibling = client.post("/v1/organization", json={"name": "Warehouse"}, headers=headers).json()
     location = entry(client, tenant, LOCATIONS)
     elsewhere = client.post(
-        LOCATIONS, json={"name": "Dock", "organizationUid": sibling["uid"]}, headers=headers
+        LOCATIONS,
+        json={"name": "Dock", "address": "Pier 4", "organizationUid": sibling["uid"]},
+        headers=headers,
     ).json()["uid"]
     base = f"{DEVICES}/{device}"
 

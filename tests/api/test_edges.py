@@ -42,6 +42,7 @@ EXPORTER = {
     },
 }
 BULK = "POST /v1/provisioning-recipe/bulk"
+ITEM = {"type": "VOLUME", "applicationType": "tizen", "value": "loud"}
 BODIES: dict[str, Any] = {
     "POST /v1/organization": {"name": "Branch", "title": "Branch office"},
     "PUT /v1/organization/{uid}": {"title": "Branch office"},
@@ -64,9 +65,31 @@ BODIES: dict[str, Any] = {
     "POST /v1/event-stream/exporter": {**EXPORTER, "organizationUid": UID},
     "PUT /v1/event-stream/exporter/{uid}": EXPORTER,
     "POST /v1/event-stream/exporter/{uid}/replay": {"eventIds": ["an-event-id"]},
-    "POST /v1/organization-tag": {"name": "north", "organizationUid": UID},
-    "POST /v1/policy": {"name": "night", "organizationUid": UID},
-    "POST /v1/location": {"name": "hall", "organizationUid": UID},
+    "POST /v1/organization-tag": {
+        "name": "north",
+        "organizationUid": UID,
+        "color": "red",
+        "parentTagUid": UID,
+    },
+    "PUT /v1/organization-tag/{uid}": {"name": "north", "color": "red", "parentTagUid": UID},
+    "POST /v1/policy": {"name": "night", "organizationUid": UID, "note": "n", "items": [ITEM]},
+    "PUT /v1/policy/{uid}": {"name": "night", "note": "n", "items": [ITEM]},
+    "PUT /v1/policy/{uid}/archive": {"archived": True},
+    "POST /v1/location": {
+        "name": "hall",
+        "organizationUid": UID,
+        "address": "Main street 1",
+        "customId": "H-1",
+        "description": "d",
+        "tagUids": [UID],
+    },
+    "PUT /v1/location/{uid}": {
+        "name": "hall",
+        "address": "Main street 1",
+        "customId": "H-1",
+        "description": "d",
+    },
+    "PUT /v1/location/{uid}/organization-tag/{tagUid}": {},
 }
 """A valid body for each operation that takes JSON (its resources need not exist)."""
 

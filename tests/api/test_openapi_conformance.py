@@ -62,7 +62,15 @@ from starlette.types import Receive, Scope, Send
 from provisio.api.app import create_app
 from provisio.domain.brands import BrandRules
 from provisio.domain.device import DeviceReport
-from provisio.domain.registry import RegistryKind
+from provisio.domain.registry import (
+    Coordinates,
+    LocationSpec,
+    PolicyItem,
+    PolicySpec,
+    RegistryKind,
+    Spec,
+    TagSpec,
+)
 from provisio.domain.status import RecipeStatus
 from provisio.service import devices, recipes, registries, tenancy
 from provisio.settings import Settings
@@ -147,18 +155,21 @@ REGISTRY_PATHS = {
 }
 REFERENCES = {
     "tagUids": REGISTRY_PATHS[RegistryKind.TAG],
+    "parentTagUid": REGISTRY_PATHS[RegistryKind.TAG],
     "policyUid": REGISTRY_PATHS[RegistryKind.POLICY],
     "locationUid": REGISTRY_PATHS[RegistryKind.LOCATION],
 }
-"""Recipe field → the registry its uids name."""
+"""Body field (of a recipe, a tag, a location) → the registry its uids name."""
 OPERATION_REFERENCES = {"/v1/device/{uid}/policy": {"uid": REGISTRY_PATHS[RegistryKind.POLICY]}}
 """Path → body fields of its operations that name registry entries, beside the recipe fields."""
 PATH_REFERENCES = {
     "tag_uid": REGISTRY_PATHS[RegistryKind.TAG],
+    "tagUid": REGISTRY_PATHS[RegistryKind.TAG],
     "policy_uid": REGISTRY_PATHS[RegistryKind.POLICY],
     "location_uid": REGISTRY_PATHS[RegistryKind.LOCATION],
 }
-"""Path parameter (a device's tag, policy or location) → the registry its uid names."""
+"""Path parameter (a device's tag, policy or location, a location's tag) → the registry its
+uid names."""
 STRIPPING = (
     "/location",
     "/location/{location_uid}",
@@ -279,8 +290,21 @@ async def _seed(database_url: str) -> RunningApp:
         principal = await tenancy.authenticate(store, made.token.header)
         rules = BrandRules()
 
-        async def entry(kind: RegistryKind, name: str) -> str:
-            return (await registries.create_entry(store, principal, kind, name, None)).uid
+        async def entry(spec: Spec) -> str:
+            return (await registries.create_entry(store, principal, spec, None)).uid
+
+        async def entries(name: str) -> dict[RegistryKind, str]:
+            """One entry of each kind, every field set: a location with a tag."""
+            tag = await entry(TagSpec(f"{name} tag", color="#ff0000"))
+            item = PolicyItem("VOLUME", {"level": 40, "muted": None}, "tizen")
+            policy = await entry(PolicySpec(f"{name} policy", note="nightly", items=(item,)))
+            place = Coordinates(50.0755, 14.4378)
+            location = LocationSpec(f"{name} location", place, "L-1", "hall", (tag,))
+            return {
+                RegistryKind.TAG: tag,
+                RegistryKind.POLICY: policy,
+                RegistryKind.LOCATION: await entry(location),
+            }
 
         async def recipe(**body: Any) -> str:
             return (await recipes.create_recipe(store, principal, body, rules)).uid
@@ -294,9 +318,9 @@ async def _seed(database_url: str) -> RunningApp:
             report = DeviceReport.of(brand, model=model, serial_number=serial, mac_addresses=macs)
             return await devices.register_device(store, report)
 
-        kept = {kind: await entry(kind, f"Lobby {kind}") for kind in RegistryKind}
-        doomed_entries = {kind: await entry(kind, f"Spare {kind}") for kind in RegistryKind}
-        retired = await entry(RegistryKind.TAG, "Retired")
+        kept = await entries("Lobby")
+        doomed_entries = await entries("Spare")
+        retired = await entry(TagSpec("Retired"))
         pending = [
             await recipe(brand="samsung", serialNumber="SN-1", deviceName="Lobby"),
             await recipe(brand="android", macAddress="aa:bb:cc:dd:ee:01"),
@@ -453,14 +477,17 @@ def _targets(case: Case[Any], running: RunningApp) -> tuple[str, ...]:
     if family == "/v1/device/verification":
         return running.verification_uids
     if family in running.entry_uids:
-        return (running.doomed_entry_uids if deleting else running.entry_uids)[family]
+        # Deleting the entry itself takes a doomed one; unassigning a location's tag does not.
+        doomed = deleting and not rest
+        return (running.doomed_entry_uids if doomed else running.entry_uids)[family]
     return ()
 
 
 def _aim_at_existing(case: Case[Any], running: RunningApp) -> None:
     """Positive cases mostly name what exists, so they get past 404 (and a recipe past 422) to
-    the real work: the `{uid}` in the path, `organizationUid` in the query and body, the tags,
-    policies and locations of recipes and devices, and the `verificationHash` an unpaired device
+    the real work: the `{uid}` in the path and the tags, policies and locations named in it,
+    `organizationUid` in the query and body, the tags, policies and locations of recipes and
+    devices, a tag's parent, a location's tags, and the `verificationHash` an unpaired device
     shows. Valid values replace valid values; negative cases are sent as generated."""
     if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE:
         return

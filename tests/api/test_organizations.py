@@ -5,20 +5,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from provisio.service import tenancy
-from provisio.store.unit_of_work import Store
-from tests.api.helpers import RECIPES, create
+from tests.api.helpers import RECIPES, account_headers, create
 from tests.conftest import Tenant, make_tenant
 from tests.support import fetch_rows
 
 ORGS = "/v1/organization"
-
-
-def _account_token(client: TestClient, tenant: Tenant) -> dict[str, str]:
-    store: Store = client.app.state.store  # type: ignore[attr-defined]
-    assert client.portal is not None
-    token = client.portal.call(tenancy.issue_account_token, store, tenant.account_id, "ops")
-    return {"X-Auth": token.header}
 
 
 def test_an_organization_token_sees_only_its_organization(
@@ -49,7 +40,7 @@ def test_organization_tokens_cannot_create_organizations_or_tokens(
 def test_an_account_token_creates_organizations_and_their_tokens(
     client: TestClient, tenant: Tenant
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     response = client.post(ORGS, json={"name": "Warehouse"}, headers=account)
     assert response.status_code == 201
     org = response.json()
@@ -75,7 +66,7 @@ def test_an_account_token_creates_organizations_and_their_tokens(
 def test_an_account_token_must_name_the_organization_to_create_in(
     client: TestClient, tenant: Tenant
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     response = client.post(RECIPES, json={"brand": "lg", "serialNumber": "1"}, headers=account)
     assert response.status_code == 422
     assert response.json()["details"][0]["field"] == "organizationUid"
@@ -87,7 +78,7 @@ def test_an_account_token_must_name_the_organization_to_create_in(
 
 def test_tokens_cannot_reach_another_company(client: TestClient, tenant: Tenant) -> None:
     other = make_tenant(client, "Rival", "HQ")
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     assert client.get(f"{ORGS}/{other.organization_uid}", headers=account).status_code == 404
     assert client.get(f"{ORGS}/{other.organization_uid}", headers=tenant.headers).status_code == 404
     response = client.post(
@@ -104,7 +95,7 @@ ORGANIZATION_FIELDS = {"uid", "name", "title", "companyUid", "createdAt"}
 
 
 def test_the_title_defaults_to_the_name(client: TestClient, tenant: Tenant) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     plain = client.post(ORGS, json={"name": "Warehouse"}, headers=account)
     titled = client.post(ORGS, json={"name": "hq-2", "title": "Head office"}, headers=account)
     assert (plain.status_code, titled.status_code) == (201, 201)
@@ -133,7 +124,7 @@ def test_the_title_defaults_to_the_name(client: TestClient, tenant: Tenant) -> N
 def test_bad_organizations_are_422_and_store_nothing(
     client: TestClient, tenant: Tenant, body: dict[str, Any], field: str
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     response = client.post(ORGS, json=body, headers=account)
     assert response.status_code == 422, response.text
     assert field in [detail["field"] for detail in response.json()["details"]]
@@ -143,7 +134,7 @@ def test_bad_organizations_are_422_and_store_nothing(
 def test_an_account_token_retitles_an_organization_without_an_event(
     client: TestClient, tenant: Tenant, database_url: str
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     path = f"{ORGS}/{tenant.organization_uid}"
     before = fetch_rows(database_url, "SELECT count(*) FROM events")
     response = client.put(path, json={"title": "Front lobby"}, headers=account)
@@ -172,7 +163,7 @@ def test_an_account_token_retitles_an_organization_without_an_event(
 def test_bad_retitles_are_422_and_change_nothing(
     client: TestClient, tenant: Tenant, body: dict[str, Any], field: str
 ) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     path = f"{ORGS}/{tenant.organization_uid}"
     response = client.put(path, json=body, headers=account)
     assert response.status_code == 422, response.text
@@ -182,7 +173,7 @@ def test_bad_retitles_are_422_and_change_nothing(
 
 def test_only_an_account_token_of_the_company_retitles(client: TestClient, tenant: Tenant) -> None:
     rival = make_tenant(client, "Rival", "HQ")
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     own, theirs = (f"{ORGS}/{t.organization_uid}" for t in (tenant, rival))
     body = {"title": "Mine now"}
     assert client.put(own, json=body, headers=tenant.headers).status_code == 403
@@ -194,7 +185,7 @@ def test_only_an_account_token_of_the_company_retitles(client: TestClient, tenan
 
 
 def test_organizations_list_in_pages(client: TestClient, tenant: Tenant) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     made = [
         client.post(ORGS, json={"name": f"Site {n}"}, headers=account).json()["uid"]
         for n in range(4)
@@ -219,7 +210,7 @@ def test_organizations_list_in_pages(client: TestClient, tenant: Tenant) -> None
 
 
 def test_organizations_filtered_by_exact_name(client: TestClient, tenant: Tenant) -> None:
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     warehouses = [
         client.post(ORGS, json={"name": "Warehouse"}, headers=account).json()["uid"]
         for _ in range(2)
@@ -252,7 +243,7 @@ def test_unknown_list_parameters_are_ignored_and_bad_limits_refused(
 ) -> None:
     """What the signageOS client may send besides `limit` and `name` (`uids`, `descending`,
     `createdUntil`) does not filter, and does not break the list."""
-    account = _account_token(client, tenant)
+    account = account_headers(client, tenant)
     client.post(ORGS, json={"name": "Warehouse"}, headers=account)
     everything = client.get(ORGS, headers=account).json()
     params = {"descending": "true", "createdUntil": "2020-01-01T00:00:00.000Z", "uids": "x"}

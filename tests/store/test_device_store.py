@@ -14,7 +14,7 @@ from provisio.domain.device import (
 )
 from provisio.domain.ids import new_uid
 from provisio.domain.recipe import Recipe, build_spec
-from provisio.domain.registry import Reference, RegistryEntry, RegistryKind
+from provisio.domain.registry import Entry, Reference, RegistryKind, TagSpec
 from provisio.domain.status import RecipeStatus
 from provisio.service import tenancy
 from provisio.store.devices import IdentityTaken
@@ -164,8 +164,8 @@ async def test_missing_references_are_those_not_in_the_organization(store: Store
     theirs = await _organization(store)
     assert mine.organization_uid is not None
     assert theirs.organization_uid is not None
-    here = RegistryEntry(new_uid(), mine.organization_uid, "here", NOW)
-    there = RegistryEntry(new_uid(), theirs.organization_uid, "there", NOW)
+    here = Entry(new_uid(), mine.organization_uid, TagSpec("here"), NOW, NOW)
+    there = Entry(new_uid(), theirs.organization_uid, TagSpec("there"), NOW, NOW)
     async with store.unit_of_work() as uow:
         await uow.registries[RegistryKind.TAG].add(here)
         await uow.registries[RegistryKind.TAG].add(there)

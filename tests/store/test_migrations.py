@@ -13,8 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, bindparam, select, text
 
+from provisio.api.registry_models import LocationOut
 from provisio.domain.device import PolicyAssignment
 from provisio.domain.ids import new_uid
+from provisio.domain.registry import LocationSpec, PolicySpec, TagSpec
 from provisio.store.migrate import alembic_config, migrate
 from provisio.store.tables import UTCDateTime, device_policies, metadata
 from provisio.store.unit_of_work import Store
@@ -150,5 +152,44 @@ async def test_a_devices_policy_becomes_its_first_assignment(empty_database_url:
                 (unpaired_with_policy, policy),
                 (without, None),
             ]
+    finally:
+        await store.close()
+
+
+EARLIER = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+
+
+async def test_entries_made_before_0011_keep_working(empty_database_url: str) -> None:
+    """They were last updated when they were created; a location has no place and no tags, a
+    policy no items."""
+    store = Store.open(empty_database_url)
+    try:
+        await _run(store, command.upgrade, "0010")
+        async with store.backend.write() as conn:
+            for statement in (
+                "INSERT INTO companies (uid, name, created_at) VALUES ('c', 'Acme', :at)",
+                "INSERT INTO organizations (uid, company_uid, name, created_at)"
+                " VALUES ('o', 'c', 'Lobby', :at)",
+                *(
+                    f"INSERT INTO {table} (uid, organization_uid, name, created_at)"
+                    f" VALUES ('{table}', 'o', 'old', :at)"
+                    for table in ("tags", "policies", "locations")
+                ),
+            ):
+                await conn.execute(text(statement), {"at": EARLIER})
+        await migrate(store.backend)
+        async with store.reader() as uow:
+            tag = await uow.registries.tags.get("tags", ["o"])
+            policy = await uow.registries.policies.get("policies", ["o"])
+            location = await uow.registries.locations.get("locations", ["o"])
+        for entry in (tag, policy, location):
+            assert (entry.created_at, entry.updated_at) == (EARLIER, EARLIER)
+        assert tag.spec == TagSpec("old")
+        assert policy.spec == PolicySpec("old")
+        assert location.spec == LocationSpec("old")
+        answered = LocationOut.of(location).model_dump(by_alias=True, mode="json")
+        assert answered["feature"] == {"type": "Feature", "geometry": None, "properties": {}}
+        await _run(store, command.downgrade, "0010")  # and back: the downgrade undoes it all
+        await migrate(store.backend)
     finally:
         await store.close()

@@ -1,4 +1,4 @@
-"""Wire models of devices and of the tag, policy and location registries."""
+"""Wire models of devices."""
 
 from typing import Annotated
 
@@ -16,7 +16,6 @@ from provisio.api.schemas import (
     Uid,
 )
 from provisio.domain.device import MAX_MACS, Device, PolicyAssignment
-from provisio.domain.registry import RegistryEntry
 
 
 class DeviceRegistration(RequestBody):
@@ -143,25 +142,4 @@ class DeviceOut(ResponseBody):
             paired_at=device.paired_at,
             created_at=device.created_at,
             updated_at=device.updated_at,
-        )
-
-
-class RegistryEntryCreate(RequestBody):
-    name: Text
-    organization_uid: OmittableUid = None
-
-
-class RegistryEntryOut(ResponseBody):
-    uid: str
-    organization_uid: str
-    name: str
-    created_at: Timestamp
-
-    @classmethod
-    def of(cls, entry: RegistryEntry) -> "RegistryEntryOut":
-        return cls(
-            uid=entry.uid,
-            organization_uid=entry.organization_uid,
-            name=entry.name,
-            created_at=entry.created_at,
         )

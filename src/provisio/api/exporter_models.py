@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from provisio.api.schemas import (
     STORABLE,
+    Note,
     OmittableBool,
     OmittableUid,
     RequestBody,
@@ -26,7 +27,6 @@ EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
 Secret = Annotated[str, StringConstraints(min_length=MIN_SECRET, max_length=512), STORABLE]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL), STORABLE]
-Description = Annotated[str, StringConstraints(max_length=1000), STORABLE]
 EventIds = Annotated[list[StorableStr], Field(min_length=1, max_length=1000)]
 
 
@@ -48,7 +48,7 @@ class ConfigIn(RequestBody):
 
 class ExporterCreate(RequestBody):
     name: Text
-    description: Description | None = None
+    description: Note | None = None
     subscribed_event_types: EventTypes
     enabled: OmittableBool = None
     config: ConfigIn
@@ -105,7 +105,7 @@ class ExporterUpdate(_Patch):
     nullable: ClassVar[frozenset[str]] = frozenset({"description"})
 
     name: Text | None = None
-    description: Description | None = None
+    description: Note | None = None
     subscribed_event_types: EventTypes | None = None
     enabled: OmittableBool = None
     config: ConfigPatch | None = None

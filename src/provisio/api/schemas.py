@@ -1,5 +1,6 @@
 """Wire models of the REST API: strict requests (no coercion, no unknown fields) and responses."""
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,19 +10,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StringConstraints,
-    TypeAdapter,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from provisio.api.errors import PATTERN_MESSAGES
 from provisio.domain.events import Event
 from provisio.domain.identifiers import MAC_HINT
 from provisio.domain.recipe import MAX_TAGS, MAX_TEXT, Recipe
+from provisio.domain.registry import MAX_NOTE
 from provisio.domain.status import RecipeStatus
 
 UID_RE = r"^[0-9a-f]{32}$"
@@ -79,6 +82,29 @@ Timestamp = Annotated[
 ]
 """A date as signageOS sends it: UTC, three fraction digits, `Z`."""
 TagList = Annotated[list[Uid], Field(max_length=MAX_TAGS)]
+Note = Annotated[str, StringConstraints(max_length=MAX_NOTE), STORABLE]
+"""Free text, which may be empty."""
+
+
+def _storable_json(value: Any) -> Any:
+    # Level by level without recursion; the request parser already bounds the depth.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is dict:
+            pending.extend(item)
+            pending.extend(item.values())
+        elif type(item) is list:
+            pending.extend(item)
+        elif type(item) is str:
+            _refuse_unstorable(item)
+        elif type(item) is float and not math.isfinite(item):  # 1e999 parses as infinity
+            raise PydanticCustomError("finite_number", "numbers must be finite")
+    return value
+
+
+JsonValue = Annotated[Any, AfterValidator(_storable_json)]
+"""Any JSON value, stored as sent: its strings (keys too) storable, its numbers finite."""
 
 
 def _not_null(value: Any) -> Any:
@@ -88,13 +114,29 @@ def _not_null(value: Any) -> Any:
     return value
 
 
-# May be omitted but never null: an explicit null is a 422, as the schema says. (`X |
-# SkipJsonSchema[None]` would make pydantic report union branches such as
-# `confirmedOwnership.bool` as field names.)
-NotNull = AfterValidator(_not_null)
-OmittableBool = Annotated[bool | None, WithJsonSchema({"type": "boolean"}), NotNull]
-OmittableText = Annotated[Text | None, WithJsonSchema(TypeAdapter(Text).json_schema()), NotNull]
-OmittableUid = Annotated[Uid | None, WithJsonSchema(TypeAdapter(Uid).json_schema()), NotNull]
+class _Omittable:
+    """`Annotated[X | None, OMITTABLE]`: a field that may be omitted but not sent as null (a
+    422 naming it, as the schema says), shown in the schema as plain `X` — for any `X`, models
+    and lists of models included. (`X | SkipJsonSchema[None]` would make pydantic report union
+    branches such as `confirmedOwnership.bool` as field names.)"""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(_not_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        shown = handler(schema)
+        others = [branch for branch in shown.get("anyOf", []) if branch != {"type": "null"}]
+        return others[0] if len(others) == 1 else shown
+
+
+OMITTABLE = _Omittable()
+OmittableBool = Annotated[bool | None, OMITTABLE]
+OmittableText = Annotated[Text | None, OMITTABLE]
+OmittableUid = Annotated[Uid | None, OMITTABLE]
 
 
 class RequestBody(BaseModel):
@@ -107,6 +149,16 @@ class RequestBody(BaseModel):
 
 class ResponseBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+LEFT_OUT_WHEN_NONE = Field(exclude_if=_is_none)
+"""`Annotated[X | SkipJsonSchema[None], LEFT_OUT_WHEN_NONE] = None`: an optional response
+field that is absent while it has no value, without `response_model_exclude_none`, which would
+also drop a required field whose JSON value is null."""
 
 
 class RecipeFields(RequestBody):

@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -270,8 +272,11 @@ publish_cursors = Table(
 """How far along the feed an outbound publisher (JetStream) has published."""
 
 
-def _registry(name: str) -> Table:
-    """Tags, policies and locations share one shape: a named entry of an organization."""
+def _registry(name: str, *own: Any) -> Table:
+    """Tags, policies and locations share a shape — a named entry of an organization — plus
+    columns of their own (`own`). Each kind's attributes are columns rather than one JSON
+    document: they are typed and constrained by the database (a parent tag is a foreign key),
+    the archived filter is a plain condition, and only a policy's items are free-form JSON."""
     return Table(
         name,
         metadata,
@@ -280,13 +285,43 @@ def _registry(name: str) -> Table:
         _uid("organization_uid", ForeignKey("organizations.uid"), nullable=False),
         Column("name", String(255), nullable=False),
         _created(),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        *own,
         Index(f"ix_{name}_organization_uid_id", "organization_uid", "id"),
     )
 
 
-tags = _registry("tags")
-policies = _registry("policies")
-locations = _registry("locations")
+tags = _registry(
+    "tags",
+    Column("color", String(255)),
+    _uid("parent_tag_uid", ForeignKey("tags.uid", ondelete="SET NULL"), index=True),
+)
+policies = _registry(
+    "policies",
+    Column("note", Text),
+    Column("items", JSON, nullable=False, server_default="[]"),
+    Column("archived_at", UTCDateTime()),
+)
+locations = _registry(
+    "locations",
+    Column("latitude", Double),
+    Column("longitude", Double),
+    Column("address", String(255)),
+    Column("custom_id", String(255)),
+    Column("description", Text),
+)
+"""A location has latitude and longitude, or an address, or (created before locations had a
+place) neither."""
+
+location_tags = Table(
+    "location_tags",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    _uid("location_uid", ForeignKey("locations.uid", ondelete="CASCADE"), nullable=False),
+    _uid("tag_uid", ForeignKey("tags.uid", ondelete="CASCADE"), nullable=False, index=True),
+    Index("uq_location_tags_location_uid_tag_uid", "location_uid", "tag_uid", unique=True),
+)
+"""The tags assigned to a location, in assignment order (`id`); deleting a tag unassigns it."""
 
 devices = Table(
     "devices",

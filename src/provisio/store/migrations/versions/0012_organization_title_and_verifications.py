@@ -1,7 +1,7 @@
 """organization title and device verifications
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 
 Organizations get a `title` (signageOS's display name); existing ones are titled by their name.
@@ -23,7 +23,7 @@ from alembic import op
 from provisio.store.tables import UTCDateTime
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
