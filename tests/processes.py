@@ -139,3 +139,30 @@ def serving(env: Mapping[str, str], logs: Path) -> Iterator[tuple[Running, str]]
         yield server, url
     finally:
         server.stop()
+
+
+@contextmanager
+def demo_server(database_url: str) -> Iterator[str]:
+    """`provisio serve --demo` (what `make run` starts) on a free port; yields what it printed
+    until it was ready."""
+    port = free_port()
+    env = {**os.environ, "PROVISIO_DATABASE_URL": database_url}
+    env.pop("PROVISIO_DEVICE_KEY", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "provisio.cli.main", "serve", "--demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        output = ""
+        assert server.stdout is not None
+        deadline = time.monotonic() + 30
+        while "Uvicorn running" not in output and time.monotonic() < deadline:
+            output += server.stdout.readline()
+        assert "Uvicorn running" in output, output
+        yield output
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -2,13 +2,8 @@
 
 import asyncio
 import json
-import os
 import re
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +12,7 @@ from typer.testing import CliRunner
 from provisio.cli.main import app
 from provisio.service import tenancy
 from provisio.store.unit_of_work import Store
-from tests.cli.live import free_port
+from tests.processes import demo_server
 from tests.support import SCHEMAS
 
 runner = CliRunner()
@@ -117,36 +112,10 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage" in result.output
 
 
-@contextmanager
-def _demo_server(tmp_path: Path) -> Iterator[str]:
-    """`provisio serve --demo` on a free port; yields what it printed until it was ready."""
-    port = free_port()
-    env = {**os.environ, "PROVISIO_DATABASE_URL": _sqlite(tmp_path)}
-    env.pop("PROVISIO_DEVICE_KEY", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "provisio.cli.main", "serve", "--demo", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    try:
-        output = ""
-        assert server.stdout is not None
-        deadline = time.monotonic() + 30
-        while "Uvicorn running" not in output and time.monotonic() < deadline:
-            output += server.stdout.readline()
-        assert "Uvicorn running" in output, output
-        yield output
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
     """A new user's first minute: start the demo, paste the printed curls, get a recipe and a
     provisioned device."""
-    with _demo_server(tmp_path) as output:
+    with demo_server(_sqlite(tmp_path)) as output:
         curls = re.findall(r"^\s*(curl .*?)(?=^\S|^\s*curl|\Z)", output, flags=re.M | re.S)
         create = next(c for c in curls if "-X POST" in c)
         answer = subprocess.run(
@@ -171,11 +140,11 @@ def test_serve_demo_prints_a_curl_that_works(tmp_path: Path) -> None:
 
 def test_serve_demo_keeps_its_device_key_across_restarts(tmp_path: Path) -> None:
     """Devices configured with the demo's key must still register after a restart."""
-    with _demo_server(tmp_path) as first:
+    with demo_server(_sqlite(tmp_path)) as first:
         assert "token" in first
         key = re.search(r"device key\s+(\S+)", first)
         assert key is not None, first
-    with _demo_server(tmp_path) as again:
+    with demo_server(_sqlite(tmp_path)) as again:
         assert "database already set up" in again
         same = re.search(r"device key\s+(\S+)", again)
         assert same is not None, again

@@ -9,6 +9,9 @@ Another company's organization, tag, policy, location and device are there to be
 
 import asyncio
 import dataclasses
+import json
+import re
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,11 @@ from provisio.service import tenancy
 from provisio.store.unit_of_work import Store
 from tests.cli.live import LiveServer, live_server
 from tests.conftest import DEVICE_KEY, Tenant
+from tests.processes import demo_server
 from tests.signageos.node import install_sdk, run_node, run_scenario
 
 DEVICES = 3
+EXAMPLE = Path(examples.__file__).with_name("signageos_sdk.cjs")
 
 
 @pytest.fixture(scope="session")
@@ -107,17 +112,59 @@ def test_the_sdk_works_unchanged(
     run_scenario(node_modules, scenario, sdk_config)
 
 
+def test_a_new_user_runs_the_example_against_make_run(node_modules: Path, tmp_path: Path) -> None:
+    """What the README promises: the tokens and device key `provisio serve --demo` prints, a
+    device registering with that key, and the example script given the code the device shows."""
+    with demo_server(f"sqlite:///{tmp_path}/demo.db") as printed:
+
+        def shown(label: str) -> str:
+            found = re.search(rf"^\s*{label}\s+(\S+)", printed, flags=re.M)
+            assert found is not None, printed
+            return found.group(1)
+
+        url = shown("provisio demo on")
+        token = shown("token")
+        code = call(
+            url,
+            "POST",
+            "/v1/device/register",
+            {"brand": "samsung", "serialNumber": "SN-0042"},
+            {"X-Device-Key": shown("device key")},
+        )["verificationHash"]
+        environment = {
+            "PROVISIO_URL": url,
+            "PROVISIO_ORGANIZATION_TOKEN": token,
+            "PROVISIO_ACCOUNT_TOKEN": shown("account token"),
+        }
+        run_node(node_modules, [str(EXAMPLE), code], environment)
+        (device,) = call(url, "GET", "/v1/device", None, {"X-Auth": token})
+    assert (device["name"], device["serialNumber"]) == ("Lobby screen", "SN-0042")
+    assert device["locationUid"] is not None
+    assert [policy["priority"] for policy in device["policies"]] == [1]
+
+
+def call(url: str, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    """One JSON request that must succeed."""
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", **headers},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
 def test_the_example_script_manages_a_device(
     node_modules: Path, server: LiveServer, sdk_config: dict[str, Any]
 ) -> None:
-    script = Path(examples.__file__).with_name("signageos_sdk.cjs")
     environment = {
         "PROVISIO_URL": server.url,
         "PROVISIO_ORGANIZATION_TOKEN": sdk_config["organizationToken"],
         "PROVISIO_ACCOUNT_TOKEN": sdk_config["accountToken"],
     }
     code = sdk_config["codes"][0]
-    printed = run_node(node_modules, [str(script), code], environment)
+    printed = run_node(node_modules, [str(EXAMPLE), code], environment)
     paired = server.ok("GET", "/v1/device")
     assert len(paired) == 1
     device = paired[0]

@@ -137,10 +137,12 @@ async def _demo(store: "Store", settings: "Settings", host: str, port: int) -> N
         return
     made = await tenancy.bootstrap(store, "Demo Company", "Demo Organization")
     token = made.token.header
+    account = await tenancy.issue_account_token(store, made.account_id, "demo account token")
     console.print(f"""
 [bold green]provisio demo[/] on {url}   (API docs: {url}/docs)
   organization  {made.organization_uid}
   token         {token}
+  account token {account.header}   (organizations and their tokens)
   device key    {settings.device_key}
 
 Try it:
