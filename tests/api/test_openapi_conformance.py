@@ -163,18 +163,17 @@ REFERENCES = {
 OPERATION_REFERENCES = {"/v1/device/{uid}/policy": {"uid": REGISTRY_PATHS[RegistryKind.POLICY]}}
 """Path → body fields of its operations that name registry entries, beside the recipe fields."""
 PATH_REFERENCES = {
-    "tag_uid": REGISTRY_PATHS[RegistryKind.TAG],
     "tagUid": REGISTRY_PATHS[RegistryKind.TAG],
-    "policy_uid": REGISTRY_PATHS[RegistryKind.POLICY],
-    "location_uid": REGISTRY_PATHS[RegistryKind.LOCATION],
+    "policyUid": REGISTRY_PATHS[RegistryKind.POLICY],
+    "locationUid": REGISTRY_PATHS[RegistryKind.LOCATION],
 }
 """Path parameter (a device's tag, policy or location, a location's tag) → the registry its
 uid names."""
 STRIPPING = (
     "/location",
-    "/location/{location_uid}",
-    "/organization-tag/{tag_uid}",
-    "/policy/{policy_uid}",
+    "/location/{locationUid}",
+    "/organization-tag/{tagUid}",
+    "/policy/{policyUid}",
 )
 """What follows `/v1/device/{uid}` in the paths of the DELETEs that take from a device."""
 

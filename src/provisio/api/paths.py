@@ -4,6 +4,9 @@ Anything else in its place names no route: 404 like any unknown path (405 where 
 has that path, as `PUT …/bulk`), and no other value, U+0000 included, reaches a handler.
 """
 
+from typing import Annotated
+
+from fastapi import Path
 from starlette.convertors import Convertor, register_url_convertor
 
 
@@ -21,3 +24,12 @@ register_url_convertor("uid", _UidConvertor())
 
 UID = "/{uid:uid}"
 """The path segment of a resource's uid, for route templates."""
+
+TAG_UID = "{tagUid:uid}"
+LOCATION_UID = "{locationUid:uid}"
+POLICY_UID = "{policyUid:uid}"
+"""Path segments naming a registry entry beside the resource's own uid, camelCase as in
+signageOS's paths (`/v1/device/{uid}/location/{locationUid}`)."""
+TagUid = Annotated[str, Path(alias="tagUid")]
+LocationUid = Annotated[str, Path(alias="locationUid")]
+PolicyUid = Annotated[str, Path(alias="policyUid")]

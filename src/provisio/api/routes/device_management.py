@@ -19,7 +19,15 @@ from provisio.api.device_models import (
     NoFields,
 )
 from provisio.api.json_limits import JsonRoute
-from provisio.api.paths import UID
+from provisio.api.paths import (
+    LOCATION_UID,
+    POLICY_UID,
+    TAG_UID,
+    UID,
+    LocationUid,
+    PolicyUid,
+    TagUid,
+)
 from provisio.service import device_management as use_cases
 from provisio.service.devices import get_device
 
@@ -27,7 +35,7 @@ router = APIRouter(prefix="/v1/device", tags=["devices"], route_class=JsonRoute)
 
 LOCATION = f"{UID}/location"
 POLICY = f"{UID}/policy"
-TAG = f"{UID}/organization-tag/{{tag_uid:uid}}"
+TAG = f"{UID}/organization-tag/{TAG_UID}"
 OptionalBody = Annotated[NoFields | None, Body()]
 
 
@@ -39,10 +47,10 @@ async def update_device(
     return DeviceOut.of(await use_cases.rename_device(store, principal, uid, body.name))
 
 
-@router.put(f"{LOCATION}/{{location_uid:uid}}", response_model_exclude_none=True)
+@router.put(f"{LOCATION}/{LOCATION_UID}", response_model_exclude_none=True)
 async def assign_location(
     uid: str,
-    location_uid: str,
+    location_uid: LocationUid,
     store: StoreDep,
     principal: PrincipalDep,
     body: OptionalBody = None,
@@ -51,9 +59,9 @@ async def assign_location(
     return DeviceOut.of(await use_cases.assign_location(store, principal, uid, location_uid))
 
 
-@router.delete(f"{LOCATION}/{{location_uid:uid}}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(f"{LOCATION}/{LOCATION_UID}", status_code=status.HTTP_204_NO_CONTENT)
 async def unassign_location(
-    uid: str, location_uid: str, store: StoreDep, principal: PrincipalDep
+    uid: str, location_uid: LocationUid, store: StoreDep, principal: PrincipalDep
 ) -> None:
     """Remove this location from the device (404 when it is not the device's location)."""
     await use_cases.unassign_location(store, principal, uid, location_uid)
@@ -67,14 +75,14 @@ async def remove_location(uid: str, store: StoreDep, principal: PrincipalDep) ->
 
 @router.put(TAG, response_model_exclude_none=True)
 async def add_tag(
-    uid: str, tag_uid: str, store: StoreDep, principal: PrincipalDep, body: OptionalBody = None
+    uid: str, tag_uid: TagUid, store: StoreDep, principal: PrincipalDep, body: OptionalBody = None
 ) -> DeviceOut:
     """Tag the device with a tag of its organization (tagging it twice changes nothing)."""
     return DeviceOut.of(await use_cases.add_tag(store, principal, uid, tag_uid))
 
 
 @router.delete(TAG, status_code=status.HTTP_204_NO_CONTENT)
-async def remove_tag(uid: str, tag_uid: str, store: StoreDep, principal: PrincipalDep) -> None:
+async def remove_tag(uid: str, tag_uid: TagUid, store: StoreDep, principal: PrincipalDep) -> None:
     await use_cases.remove_tag(store, principal, uid, tag_uid)
 
 
@@ -112,16 +120,16 @@ async def list_policies(
     return [DevicePolicyOut.of(p) for p in device.configuration.policies]
 
 
-@router.get(f"{POLICY}/{{policy_uid:uid}}")
+@router.get(f"{POLICY}/{POLICY_UID}")
 async def get_policy(
-    uid: str, policy_uid: str, store: StoreDep, principal: PrincipalDep
+    uid: str, policy_uid: PolicyUid, store: StoreDep, principal: PrincipalDep
 ) -> DevicePolicyOut:
     device = await get_device(store, principal, uid)
     return DevicePolicyOut.of(device.policy(policy_uid))
 
 
-@router.delete(f"{POLICY}/{{policy_uid:uid}}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(f"{POLICY}/{POLICY_UID}", status_code=status.HTTP_204_NO_CONTENT)
 async def unassign_policy(
-    uid: str, policy_uid: str, store: StoreDep, principal: PrincipalDep
+    uid: str, policy_uid: PolicyUid, store: StoreDep, principal: PrincipalDep
 ) -> None:
     await use_cases.unassign_policy(store, principal, uid, policy_uid)

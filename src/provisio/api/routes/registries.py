@@ -7,12 +7,12 @@ those paths name no route."""
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from provisio.api.deps import PrincipalDep, StoreDep
 from provisio.api.json_limits import JsonRoute
 from provisio.api.pagination import OrganizationQuery, PagingDep
-from provisio.api.paths import UID
+from provisio.api.paths import TAG_UID, UID, TagUid
 from provisio.api.registry_models import (
     EntryOut,
     LocationCreate,
@@ -34,8 +34,7 @@ TAGS = "/v1/organization-tag"
 POLICIES = "/v1/policy"
 LOCATIONS = "/v1/location"
 
-TAG_OF_LOCATION = f"{UID}/organization-tag/{{tagUid:uid}}"
-TagUid = Annotated[str, Path(alias="tagUid")]
+TAG_OF_LOCATION = f"{UID}/organization-tag/{TAG_UID}"
 
 Out = Callable[[Entry[Any]], EntryOut]
 
