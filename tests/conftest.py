@@ -5,7 +5,6 @@ server is unreachable. Every event a test leaves in its database is checked agai
 committed JSON Schemas when the test ends.
 """
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from tests.support import (
     assert_valid_event,
     pg_execute,
     private_postgres_database,
+    run_coroutine,
     stored_event_bodies,
 )
 
@@ -42,7 +42,7 @@ def postgres_database() -> Iterator[str]:
             await migrate(backend)
             await backend.dispose()
 
-        asyncio.run(upgrade())
+        run_coroutine(upgrade())
         yield url
 
 

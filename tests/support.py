@@ -2,15 +2,18 @@
 
 import asyncio
 import json
+import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import ClauseElement
 from sqlalchemy import Connection as SyncConnection
@@ -21,6 +24,16 @@ from provisio.store.backend import Connection
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas" / "events"
 SEED = ROOT / "tests" / "fixtures" / "DeviceProvisioningRecipeUpdated.json"
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, from a thread of its own: the caller's thread may already run a loop
+    (Playwright's sync API keeps one running while a browser is open)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 @cache
@@ -55,7 +68,7 @@ async def _pg_fetch(url: str, sql: str) -> list[Any]:
 
 
 def pg_execute(url: str, sql: str) -> list[Any]:
-    return asyncio.run(_pg_fetch(url, sql))
+    return run_coroutine(_pg_fetch(url, sql))
 
 
 @contextmanager
@@ -109,3 +122,11 @@ async def query_plan(conn: Connection, statement: ClauseElement, params: dict[st
         return "\n".join(str(row[-1]) for row in rows)
 
     return await conn.run_sync(explain)
+
+
+def missing_tool(message: str) -> None:
+    """A test needs a program the machine lacks: under `CI=true` (CI installs it, `.ci/run`)
+    that is a failure, on a developer's machine a skip that says why."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)

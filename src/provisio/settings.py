@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     relay_poll_interval: float = Field(default=0.5, gt=0)
     feed_max_wait: float = Field(default=60.0, gt=0)
     log_format: LogFormat = "console"
+    console: bool = True
+    """The operator console at /console/ (`PROVISIO_CONSOLE=false` turns it off)."""
     rate_limit: RatePerSecond = Rate(100, 400, 1.0)
     """Requests per second per token."""
     pairing_rate_limit: RatePerMinute = Rate(10, 20, 60.0)

@@ -1,6 +1,5 @@
 """A real provisio server on a loopback port, for the commands that talk to one over HTTP."""
 
-import asyncio
 import json
 import re
 import socket
@@ -23,6 +22,7 @@ from provisio.cli.main import app
 from provisio.service import tenancy
 from provisio.store.unit_of_work import Store
 from tests.conftest import Tenant, settings_for
+from tests.support import run_coroutine
 
 
 def free_port() -> int:
@@ -131,23 +131,26 @@ def live_server(database_url: str, port: int = 0, **settings: object) -> Iterato
             assert thread.is_alive(), "the server stopped while starting"
             assert time.monotonic() < deadline, "the server did not start within 30 s"
             time.sleep(0.02)
-        yield LiveServer(f"http://127.0.0.1:{port}", database_url, _bootstrap(database_url))
+        tenant = bootstrap_tenant(database_url)
+        yield LiveServer(f"http://127.0.0.1:{port}", database_url, tenant)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
 
 
-def _bootstrap(database_url: str) -> Tenant:
+def bootstrap_tenant(database_url: str, company: str = "Acme", org: str = "Fleet") -> Tenant:
+    """A new company with one organization and its token, made straight in the database."""
+
     async def make() -> Tenant:
         store = Store.open(database_url)
         try:
-            made = await tenancy.bootstrap(store, "Acme", "Fleet")
+            made = await tenancy.bootstrap(store, company, org)
         finally:
             await store.close()
         return Tenant(made.company_uid, made.organization_uid, made.account_id, made.token.header)
 
-    return asyncio.run(make())
+    return run_coroutine(make())
 
 
 _runner = CliRunner()

@@ -25,6 +25,7 @@ from provisio.api.routes import (
     verifications,
 )
 from provisio.background import background as run_background
+from provisio.console import app as console
 from provisio.logs import configure_logging
 from provisio.service.tenancy import Authenticator
 from provisio.settings import Settings
@@ -102,4 +103,6 @@ def create_app(
         app.include_router(module.router)
     for router in registries.routers:
         app.include_router(router)
+    if settings.console:
+        console.install(app)
     return app

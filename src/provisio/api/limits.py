@@ -1,4 +1,7 @@
-"""ASGI middleware: refuse oversized bodies (413) and wrong content types (415) before routing."""
+"""ASGI middleware: refuse oversized bodies (413) and wrong content types (415) before routing.
+
+The API takes JSON (and CSV for bulk imports); the console takes its forms.
+"""
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -8,6 +11,10 @@ from provisio.api.errors import error_response
 JSON = "application/json"
 CSV = "text/csv"
 BULK_SUFFIX = "/provisioning-recipe/bulk"
+CONSOLE_PREFIX = "/console/"
+CONSOLE_UPLOAD = "/console/register/bulk"
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+"""What the console's forms send (and all they may send)."""
 _READ = frozenset({b"content-length", b"transfer-encoding", b"content-type"})
 """The only headers this middleware looks at (decoding them all cost more than its checks)."""
 
@@ -33,7 +40,8 @@ class BodyLimits:
             for name, value in scope["headers"]
             if name in _READ
         }
-        bulk = scope["path"].endswith(BULK_SUFFIX)
+        path: str = scope["path"]
+        bulk = path.endswith(BULK_SUFFIX) or path == CONSOLE_UPLOAD
         limit = self.max_bulk_bytes if bulk else self.max_body_bytes
         length = headers.get("content-length")
         has_body = headers.get("transfer-encoding") is not None or length not in (None, "0")
@@ -44,7 +52,10 @@ class BodyLimits:
             await self._refuse(scope, receive, send, 413, f"request body exceeds {limit} bytes")
             return
         media = headers.get("content-type", "").split(";")[0].strip().lower()
-        allowed = (JSON, CSV) if bulk else (JSON,)
+        if path.startswith(CONSOLE_PREFIX):
+            allowed: tuple[str, ...] = FORMS
+        else:
+            allowed = (JSON, CSV) if bulk else (JSON,)
         if has_body and media not in allowed:
             await self._refuse(
                 scope, receive, send, 415, f"Content-Type must be {' or '.join(allowed)}"

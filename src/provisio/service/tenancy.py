@@ -5,7 +5,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from provisio.domain.aggregate import Actor
@@ -33,9 +33,25 @@ class Principal:
     account_id: int
     company_uid: str
     organization_uid: str | None
+    """The organization it acts on; None: every organization of its company."""
+    narrowed: bool = False
+    """An account token acting on one chosen organization (as the console does): events still
+    name the token's own organization (none) as their originator's."""
+
+    @property
+    def token_organization_uid(self) -> str | None:
+        return None if self.narrowed else self.organization_uid
+
+    def narrowed_to(self, organization_uid: str) -> "Principal":
+        """This principal confined to one of its organizations (the caller checked it is)."""
+        if self.organization_uid is not None:
+            return self
+        return replace(self, organization_uid=organization_uid, narrowed=True)
 
     def actor(self, organization_uid: str) -> Actor:
-        originator = Originator(account_id=self.account_id, organization_uid=self.organization_uid)
+        originator = Originator(
+            account_id=self.account_id, organization_uid=self.token_organization_uid
+        )
         owner = Owner(
             ownership_type="organization",
             organization_uid=organization_uid,
@@ -48,7 +64,7 @@ class Principal:
         return cls(token.id, token.account_id, token.company_uid, token.organization_uid)
 
     def require_account_token(self) -> None:
-        if self.organization_uid is not None:
+        if self.token_organization_uid is not None:
             raise Forbidden("this needs an account token (an organization token cannot do it)")
 
 

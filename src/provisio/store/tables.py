@@ -389,3 +389,16 @@ device_policies = Table(
 )
 """The policies assigned to a device. `policy_uid` has no foreign key: like a recipe's
 references, an assignment outlives a deleted policy."""
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    _uid("token_id", ForeignKey("tokens.id", ondelete="CASCADE"), nullable=False, index=True),
+    _uid("organization_uid", ForeignKey("organizations.uid"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    _created(),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+)
+"""Signed-in console browsers. The cookie's value is stored only as a hash; revoking the token
+ends its sessions."""

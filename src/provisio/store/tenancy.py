@@ -44,7 +44,8 @@ def _token_query() -> Select[tuple[object, ...]]:
     )
 
 
-def _token(row: Row[tuple[object, ...]]) -> StoredToken:
+def token_of(row: Row[tuple[object, ...]]) -> StoredToken:
+    """A row of `tokens` joined with its account's `company_uid`."""
     return StoredToken(
         id=row.id,
         name=row.name,
@@ -117,7 +118,7 @@ class TenancyRepository:
 
     async def find_token(self, token_id: str) -> StoredToken | None:
         row = (await self._conn.execute(_token_query().where(tokens.c.id == token_id))).first()
-        return None if row is None else _token(row)
+        return None if row is None else token_of(row)
 
     async def tokens_of(self, organization_uid: str) -> list[StoredToken]:
         """The organization's tokens, oldest first."""
@@ -126,7 +127,7 @@ class TenancyRepository:
             .where(tokens.c.organization_uid == organization_uid)
             .order_by(tokens.c.created_at, tokens.c.id)
         )
-        return [_token(row) for row in await self._conn.execute(query)]
+        return [token_of(row) for row in await self._conn.execute(query)]
 
     async def delete_token(self, token_id: str, organization_uid: str) -> bool:
         """Delete one of the organization's tokens; False if it has no such token."""

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from provisio.domain.device import Device
 from provisio.domain.recipe import Recipe
 from provisio.store.backend import POOL_TIMEOUT, Backend, Connection, open_backend
+from provisio.store.console_sessions import ConsoleSessions
 from provisio.store.contention import TRANSIENT_SQLSTATES, Contended
 from provisio.store.deliveries import DeliveryRepository
 from provisio.store.devices import DeviceRepository
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.registries = Registries(conn)
         self.publish_cursors = PublishCursors(conn)
         self.deliveries = DeliveryRepository(conn)
+        self.console_sessions = ConsoleSessions(conn)
         self.wakes: set[Wake] = set()
         """What this transaction gives the background workers to do, once it commits."""
 
