@@ -1,0 +1,25 @@
+"""Signing a TestClient in to the console, as a browser's form would."""
+
+import re
+
+from fastapi.testclient import TestClient
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, "the page has no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    """Sign in with `token`; answers the session's CSRF token (for the forms that follow)."""
+    form = client.get("/console/sign-in")
+    answer = client.post(
+        "/console/sign-in",
+        data={"token": token, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return csrf_of(client.get("/console/recipes").text)
