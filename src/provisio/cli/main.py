@@ -132,6 +132,7 @@ async def _demo(store: "Store", settings: "Settings", host: str, port: int) -> N
         console.print(
             f"[bold]provisio[/] on {url} — database already set up; use the token printed at "
             "its first start, or `provisio admin bootstrap` for a new one.\n"
+            f"  console       {url}/console/\n"
             f"  device key    {settings.device_key}"
         )
         return
@@ -140,6 +141,7 @@ async def _demo(store: "Store", settings: "Settings", host: str, port: int) -> N
     account = await tenancy.issue_account_token(store, made.account_id, "demo account token")
     console.print(f"""
 [bold green]provisio demo[/] on {url}   (API docs: {url}/docs)
+  console       {url}/console/   (sign in with the token below)
   organization  {made.organization_uid}
   token         {token}
   account token {account.header}   (organizations and their tokens)
