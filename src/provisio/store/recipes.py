@@ -22,6 +22,7 @@ from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
 from provisio.store.backend import Connection
+from provisio.store.recipe_counts import RecipeCounts
 from provisio.store.row_insert import RowInsert, placeholders
 from provisio.store.tables import (
     CANDIDATE,
@@ -142,12 +143,16 @@ ClaimRow = tuple[str, str, str, str]
 
 
 class RecipeRepository:
-    """Loads and stores recipes inside one transaction; remembers those it touched."""
+    """Loads and stores recipes inside one transaction; remembers those it touched, and notes
+    in `counts` every recipe that joins or leaves a status."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, counts: RecipeCounts) -> None:
         self._conn = conn
+        self._counts = counts
         self.seen: list[Recipe] = []
         self._loaded_claims: dict[str, set[Claim]] = {}
+        self._stored_status: dict[str, RecipeStatus] = {}
+        """The status each recipe loaded or stored by this transaction has in its row."""
         self._planning_each_time = False
 
     async def get(
@@ -192,6 +197,7 @@ class RecipeRepository:
         recipe = _from_row(row)
         self.seen.append(recipe)
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
+        self._stored_status[recipe.uid] = recipe.status
         return recipe
 
     async def find(
@@ -240,6 +246,9 @@ class RecipeRepository:
         if accepted:
             await self._write(_INSERT.run(self._conn, map(_to_row, accepted)))
             self.seen.extend(accepted)
+            for recipe in accepted:
+                self._counts.change(recipe.organization_uid, recipe.status, 1)
+                self._stored_status[recipe.uid] = recipe.status
         return refused
 
     async def _plan_for_actual_sizes(self) -> None:
@@ -265,9 +274,22 @@ class RecipeRepository:
             self._conn.execute(_UPDATE, {**_to_row(recipe), "stored_uid": recipe.uid})
         )
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
+        self._restatus(recipe, recipe.status)
 
     async def remove(self, recipe: Recipe) -> None:
         await self._conn.execute(_DELETE, {"uid": recipe.uid})
+        self._restatus(recipe, None)
+
+    def _restatus(self, recipe: Recipe, status: RecipeStatus | None) -> None:
+        """The recipe's row now has `status` (None: it is gone). Only a recipe this
+        transaction loaded (or added) is saved or removed, so its stored status is known."""
+        stored = self._stored_status.pop(recipe.uid)
+        if status is not None:
+            self._stored_status[recipe.uid] = status
+        if status is not stored:
+            self._counts.change(recipe.organization_uid, stored, -1)
+            if status is not None:
+                self._counts.change(recipe.organization_uid, status, 1)
 
     async def _write(self, writing: Awaitable[object]) -> None:
         try:
