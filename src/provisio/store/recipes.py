@@ -47,6 +47,57 @@ class RecipeFilter:
     mac_address: str | None = None
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where a newest-first page starts: at the newest recipe, just before the row id
+    `older_than`, or just after the row id `newer_than`."""
+
+    older_than: int | None = None
+    newer_than: int | None = None
+
+
+@dataclass(frozen=True)
+class RecipePage:
+    """Recipes (row id, recipe), newest first, and the cursors of the pages around them."""
+
+    rows: list[tuple[int, Recipe]]
+    newer: int | None = None
+    """`Window(newer_than=...)` of the page before this one; None on the newest page."""
+    older: int | None = None
+    """`Window(older_than=...)` of the page after this one; None on the last page."""
+
+
+def newest_query(
+    organization_uid: str, where: RecipeFilter, window: Window, limit: int
+) -> Select[Any]:
+    """`limit` recipes of the organization from the window's cursor: older ones newest first,
+    or (`newer_than`) newer ones oldest first. Each shape walks one index from its cursor —
+    by organization and id, by organization, status and id — or, searched by identifier,
+    reads the few rows of the identifier indexes; none reads the organization's recipes."""
+    conditions = [recipes.c.organization_uid == organization_uid]
+    if where.status is not None:
+        conditions.append(recipes.c.status == where.status.value)
+    identifiers = [
+        column == value
+        for column, value in (
+            (recipes.c.serial_key, where.serial_key),
+            (recipes.c.mac_address, where.mac_address),
+        )
+        if value is not None
+    ]
+    query = select(recipes)
+    if identifiers:  # one lookup per identifier (SQLite would walk the organization for an OR)
+        found = union_all(*(select(recipes.c.id).where(*conditions, key) for key in identifiers))
+        query = query.where(recipes.c.id.in_(found))
+    else:
+        query = query.where(*conditions)
+    if window.newer_than is not None:
+        return query.where(recipes.c.id > window.newer_than).order_by(recipes.c.id).limit(limit)
+    if window.older_than is not None:
+        query = query.where(recipes.c.id < window.older_than)
+    return query.order_by(recipes.c.id.desc()).limit(limit)
+
+
 def _to_row(recipe: Recipe) -> dict[str, Any]:
     spec = recipe.spec
     return {
@@ -221,6 +272,30 @@ class RecipeRepository:
                 query = query.where(column == value)
         rows = await self._conn.execute(query.order_by(recipes.c.id).limit(limit))
         return [(row.id, _from_row(row)) for row in rows]
+
+    async def newest(
+        self,
+        organization_uid: str,
+        where: RecipeFilter,
+        window: Window,
+        limit: int,
+    ) -> "RecipePage":
+        """One page of the organization's recipes, newest first, by row id (keyset paging):
+        the newest ones, or those just older than `window.older_than`, or those just newer
+        than `window.newer_than` (the newest page once fewer than `limit` are newer)."""
+        query = newest_query(organization_uid, where, window, limit + 1)
+        rows = list(await self._conn.execute(query))
+        if window.newer_than is not None:
+            if len(rows) <= limit:  # no page newer than this one: the newest page
+                return await self.newest(organization_uid, where, Window(), limit)
+            page = [(row.id, _from_row(row)) for row in reversed(rows[:limit])]
+            return RecipePage(page, newer=page[0][0], older=page[-1][0])
+        page = [(row.id, _from_row(row)) for row in rows[:limit]]
+        return RecipePage(
+            page,
+            newer=page[0][0] if page and window.older_than is not None else None,
+            older=page[-1][0] if len(rows) > limit else None,
+        )
 
     async def add(self, recipe: Recipe) -> None:
         refused = await self.add_many([recipe])

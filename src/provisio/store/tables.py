@@ -219,6 +219,12 @@ events = Table(
     _created(),
     Index("ix_events_organization_uid_position", "organization_uid", "position"),
     _partial(
+        "ix_events_subject_uid_position",
+        "subject_uid",
+        "position",
+        where="position IS NOT NULL",
+    ),
+    _partial(
         "ix_events_unpositioned",
         "id",
         where="position IS NULL",
