@@ -10,7 +10,7 @@ from typing import Any
 
 from provisio.domain.errors import InvalidInput
 from provisio.domain.identifiers import canonical_mac, serial_key
-from provisio.domain.recipe import Recipe
+from provisio.domain.recipe import SPEC_FIELDS, Recipe
 from provisio.domain.status import RecipeStatus
 from provisio.service.tenancy import Principal, scope, target_organization
 from provisio.store.recipes import RecipeFilter, RecipePage, Window
@@ -19,20 +19,7 @@ from provisio.store.unit_of_work import Store
 HISTORY_LIMIT = 200
 """Events a recipe page lists (the newest); a recipe seldom has more than a handful."""
 
-STATE_FIELDS = (
-    "brand",
-    "model",
-    "serialNumber",
-    "macAddress",
-    "deviceName",
-    "tagUids",
-    "policyUid",
-    "locationUid",
-    "confirmedOwnership",
-    "status",
-    "errorMessage",
-    "warningMessage",
-)
+STATE_FIELDS = (*SPEC_FIELDS, "status", "errorMessage", "warningMessage")
 """A recipe's state as its Created and Updated events carry it, in the order it is shown;
 `warningMessage` stands for `unsuccessfulRegisterAttemptStatus.warningMessage`."""
 

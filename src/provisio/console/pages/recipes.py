@@ -2,10 +2,11 @@
 (its fields, edit form, Retry, Delete and history)."""
 
 import hashlib
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 from starlette.datastructures import FormData
@@ -68,49 +69,76 @@ NOTICES = {
     "deleted": "The recipe was deleted.",
 }
 
-StatusQuery = Annotated[RecipeStatus | None, Query()]
-SearchQuery = Annotated[StorableStr | None, Query(max_length=MAX_TEXT)]
-CursorQuery = Annotated[int | None, Query(ge=0, le=MAX_CURSOR)]
 NoticeQuery = Annotated[str | None, Query(max_length=20)]
+SeenQuery = Annotated[str | None, Query(max_length=64)]
+"""The version of a live part the page shows."""
 
 
 # The list ------------------------------------------------------------------------------------
 
 
-async def _live_part(
-    store: Store,
-    principal: Principal,
-    status: RecipeStatus | None,
-    q: str | None,
-    before: int | None,
-    after: int | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListQuery:
+    """The list's filter, search and page, as the page's address carries them."""
+
+    status: RecipeStatus | None
+    q: str | None
+    before: int | None
+    after: int | None
+
+    def window(self) -> Window:
+        if self.before is not None:
+            return Window(older_than=self.before)
+        return Window(newer_than=self.after)
+
+    def cursor(self) -> dict[str, int]:
+        """The page's cursor as query parameters (`before` wins over `after`)."""
+        if self.before is not None:
+            return {"before": self.before}
+        return {} if self.after is None else {"after": self.after}
+
+
+def _list_query(
+    status: Annotated[RecipeStatus | None, Query()] = None,
+    q: Annotated[StorableStr | None, Query(max_length=MAX_TEXT)] = None,
+    before: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None,
+) -> ListQuery:
+    return ListQuery(status, q, before, after)
+
+
+ListQueryDep = Annotated[ListQuery, Depends(_list_query)]
+
+
+async def _live_part(store: Store, principal: Principal, query: ListQuery) -> dict[str, Any]:
     """What the list's live part shows, rendered, with its version (a digest of it) and the
     address it is polled from (the same filter, search and page)."""
-    window = Window(older_than=before) if before is not None else Window(newer_than=after)
-    where = views.recipe_filter(status, q)
-    found = await views.overview(store, principal, where, window, PAGE_SIZE)
+    where = views.recipe_filter(query.status, query.q)
+    found = await views.overview(store, principal, where, query.window(), PAGE_SIZE)
     state = {
         name: value
-        for name, value in (("status", status.value if status else None), ("q", q or None))
+        for name, value in (("status", query.status), ("q", query.q or None))
         if value is not None
     }
-    cursor = {"before": before} if before is not None else {"after": after} if after else {}
     context = {
         "overview": found,
         "statuses": tuple(RecipeStatus),
-        "status": status,
+        "status": query.status,
         "link": lambda **changes: _list_url({**state, **changes}),
         "percent": found.applied * 100 // found.total if found.total else 0,
     }
-    inner = Markup(templates.get_template("recipes_rows.html").render(context))
+    inner = _rendered("recipes_rows.html", **context)
     return {
         "inner": inner,
-        "version": hashlib.sha256(inner.encode()).hexdigest()[:32],
-        "poll": "/console/recipes/live?" + urlencode({**state, **cursor}),
-        "status": status,
-        "q": q or "",
+        "version": _digest(inner),
+        "poll": "/console/recipes/live?" + urlencode({**state, **query.cursor()}),
+        "status": query.status,
+        "q": query.q or "",
     }
+
+
+def _digest(html: str) -> str:
+    return hashlib.sha256(html.encode()).hexdigest()[:32]
 
 
 def _list_url(parameters: dict[str, Any]) -> str:
@@ -123,13 +151,10 @@ async def recipes_page(
     request: Request,
     store: StoreDep,
     session: SessionDep,
-    status: StatusQuery = None,
-    q: SearchQuery = None,
-    before: CursorQuery = None,
-    after: CursorQuery = None,
+    query: ListQueryDep,
     done: NoticeQuery = None,
 ) -> Response:
-    live = await _live_part(store, session.principal, status, q, before, after)
+    live = await _live_part(store, session.principal, query)
     return render(
         request,
         "recipes.html",
@@ -146,15 +171,12 @@ async def recipes_live(
     request: Request,
     store: StoreDep,
     session: SessionDep,
-    status: StatusQuery = None,
-    q: SearchQuery = None,
-    before: CursorQuery = None,
-    after: CursorQuery = None,
-    seen: Annotated[str | None, Query(max_length=64)] = None,
+    query: ListQueryDep,
+    seen: SeenQuery = None,
 ) -> Response:
     """The list's live part (counts, progress, rows, paging), polled every second by the
     page; 204 (htmx swaps nothing) while it reads as it did at the version the page has."""
-    live = await _live_part(store, session.principal, status, q, before, after)
+    live = await _live_part(store, session.principal, query)
     if seen == live["version"]:
         return Response(status_code=204)
     return render(request, "recipes_live.html", session, **live)
@@ -242,7 +264,7 @@ async def _recipe_parts(store: Store, session: ConsoleSession, uid: str) -> dict
         "options": options,
         "fields_html": fields_html,
         "history_html": history_html,
-        "version": hashlib.sha256((fields_html + history_html).encode()).hexdigest()[:32],
+        "version": _digest(fields_html + history_html),
     }
 
 
@@ -309,7 +331,7 @@ async def recipe_live(
     store: StoreDep,
     session: SessionDep,
     uid: str,
-    seen: Annotated[str | None, Query(max_length=64)] = None,
+    seen: SeenQuery = None,
 ) -> Response:
     """The recipe page's history, polled every second, with its fields out of band; 204 (htmx
     swaps nothing) while both read as they did at the version the page has."""
