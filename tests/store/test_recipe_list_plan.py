@@ -98,9 +98,7 @@ def _reads_everything(plan: str) -> bool:
 
 
 @pytest.mark.parametrize("shape", list(PAGES))
-async def test_each_page_of_the_list_walks_one_index(
-    filled: tuple[Store, str], shape: str
-) -> None:
+async def test_each_page_of_the_list_walks_one_index(filled: tuple[Store, str], shape: str) -> None:
     store, organization_uid = filled
     where, window, index = PAGES[shape]
     async with store.backend.write() as conn:
@@ -125,12 +123,10 @@ async def test_a_search_by_serial_or_mac_reads_both_identifier_indexes(
 
 async def test_counts_and_history_are_read_by_key(filled: tuple[Store, str]) -> None:
     store, organization_uid = filled
-    params: dict[str, Any] = {"organization_uid": organization_uid}
+    by_subject: dict[str, Any] = {"subject_uid": new_uid(), "limit": 201}
     async with store.backend.write() as conn:
-        counts = await query_plan(conn, _OF_ORGANIZATION, params)
-        history = await query_plan(
-            conn, ABOUT, {**params, "subject_uid": new_uid(), "limit": 201}
-        )
+        counts = await query_plan(conn, _OF_ORGANIZATION, {"organization_uid": organization_uid})
+        history = await query_plan(conn, ABOUT, by_subject)
     assert "pk_recipe_counts" in counts or "recipe_counts USING" in counts, counts
     assert "ix_events_subject_uid_position" in history, history
     assert not _reads_everything(history), history
