@@ -441,3 +441,6 @@ def test_the_recipe_pages_live_part_follows_the_recipe(
     fields = changed.text[changed.text.index('<section id="recipe-fields"') :]
     assert 'hx-swap-oob="true"' in fields
     assert '<span class="status status-Applied">Applied</span>' in fields
+
+    client.delete(f"{RECIPES}/{uid}", headers=tenant.headers)
+    assert client.get(f"{url}?seen={version}").status_code == 286  # htmx stops polling

@@ -18,8 +18,8 @@ from provisio.console import forms
 from provisio.console.routing import ConsoleRoute
 from provisio.console.sessions import CheckedSessionDep, SessionDep
 from provisio.console.templating import render, templates
-from provisio.domain.errors import Conflict, InvalidInput
-from provisio.domain.recipe import MAX_TEXT, Recipe
+from provisio.domain.errors import Conflict, InvalidInput, NotFound
+from provisio.domain.recipe import MAX_TEXT, SPEC_FIELDS, Recipe
 from provisio.domain.registry import RegistryKind
 from provisio.domain.status import RecipeStatus
 from provisio.service import recipe_views as views
@@ -40,7 +40,8 @@ REGISTRY_OPTIONS = 1000
 
 TEXT_FIELDS = ("brand", "model", "serialNumber", "macAddress", "deviceName")
 CHOICE_FIELDS = ("policyUid", "locationUid")
-FORM_FIELDS = frozenset({*TEXT_FIELDS, *CHOICE_FIELDS, "tagUids", "confirmedOwnership"})
+FORM_FIELDS = frozenset(SPEC_FIELDS)
+"""The edit form's fields: every field a client may set, by wire name."""
 WAS = "was."
 """Prefix of the hidden fields holding the values the form was shown with: a field still
 holding that value is not sent, so a save changes only what the operator changed (and keeps
@@ -68,6 +69,9 @@ NOTICES = {
     "retried": "The recipe is Pending again: the device's next registration tries it.",
     "deleted": "The recipe was deleted.",
 }
+
+STOP_POLLING = 286
+"""The status by which htmx's polling ends (htmx's own convention)."""
 
 NoticeQuery = Annotated[str | None, Query(max_length=20)]
 SeenQuery = Annotated[str | None, Query(max_length=64)]
@@ -334,8 +338,12 @@ async def recipe_live(
     seen: SeenQuery = None,
 ) -> Response:
     """The recipe page's history, polled every second, with its fields out of band; 204 (htmx
-    swaps nothing) while both read as they did at the version the page has."""
-    parts = await _recipe_parts(store, session, uid)
+    swaps nothing) while both read as they did at the version the page has. Once the recipe
+    is gone (deleted elsewhere), 286: htmx stops polling and the page keeps what it shows."""
+    try:
+        parts = await _recipe_parts(store, session, uid)
+    except NotFound:
+        return Response(status_code=STOP_POLLING)
     if seen == parts["version"]:
         return Response(status_code=204)
     return render(request, "recipe_live.html", session, oob=True, **parts)
