@@ -12,6 +12,7 @@ from time import perf_counter
 import structlog
 
 from bench.api_writes import compare_api_writes
+from bench.console_page import ConsolePlan, compare_console_page
 from bench.delivery import compare_delivery
 from bench.embedded import EmbeddedPlan, Layout, compare_embedded
 from bench.engines import DEFAULT_POSTGRES_URL, Database, postgres_database, sqlite_database
@@ -31,7 +32,7 @@ from bench.sink import Mode, Sink
 from provisio.collector import freeze_startup
 
 ENGINES = ("sqlite", "postgresql")
-SUITES = ("writes", "pipeline")
+SUITES = ("writes", "pipeline", "console")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Plan:
     scale_out: Layout | None
     """The scale-out layout the pipeline's latency rows also run on (PostgreSQL only)."""
     sink: Mode
+    console: ConsolePlan
 
 
 def _int_list(text: str) -> list[int]:
@@ -115,7 +117,9 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
             "webhook latency under an open-loop load and bulk import → webhook latency; on "
             "PostgreSQL the latency rows run again on the scale-out layout (`provisio serve "
             "--no-background` API processes, the load taking turns over them, and `provisio "
-            "worker` processes on one database). SQLite "
+            "worker` processes on one database). The console suite GETs the console's "
+            "Recipes page, signed in, for an organization of 100,000 recipes and one of 1,000 "
+            "(p99 ratio: does the page slow down as the organization grows?). SQLite "
             "runs on a temporary file; PostgreSQL on a provisio_bench_<random> database created "
             "on the server and dropped afterwards."
         ),
@@ -124,7 +128,7 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         "--suites",
         type=_suite_list,
         default=list(SUITES),
-        help="comma-separated suites to run (default: writes,pipeline)",
+        help="comma-separated suites to run (default: writes,pipeline,console)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -247,6 +251,19 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         "(default: 2+1)",
     )
     parser.add_argument(
+        "--console-recipes",
+        type=int,
+        default=None,
+        help="recipes of the big organization of the console rows (default 100000; the small "
+        "one has 1000)",
+    )
+    parser.add_argument(
+        "--console-requests",
+        type=int,
+        default=None,
+        help="GETs per console page variant per organization (default 1000, --quick 200)",
+    )
+    parser.add_argument(
         "--sink",
         choices=("process", "inline"),
         default="process",
@@ -284,6 +301,11 @@ def parse_plan(argv: Sequence[str] | None = None) -> Plan:
         ),
         scale_out=args.scale_out,
         sink=args.sink,
+        console=ConsolePlan(
+            big=pick(args.console_recipes, 100_000, 100_000),
+            requests=pick(args.console_requests, 1000, 200),
+            rounds=1 if args.quick else 2,
+        ),
     )
 
 
@@ -360,6 +382,7 @@ async def run(plan: Plan) -> str:
     api_writes: list[Comparison] = []
     deliveries: list[Comparison] = []
     latencies: list[LatencyComparison] = []
+    console: list[LatencyComparison] = []
     notes: list[str] = []
     versions: dict[str, str] = {}
     freeze_startup()  # as `provisio serve` does: full collections walk only what runs make
@@ -384,6 +407,13 @@ async def run(plan: Plan) -> str:
                 deliveries.append(delivery)
                 latencies.extend(rows)
                 notes.append(note)
+            if "console" in plan.suites:
+                _progress(
+                    f"  console Recipes page, {plan.console.big:,} vs {plan.console.small:,} "
+                    "recipes"
+                )
+                async with openers[engine]() as database:
+                    console.extend(await compare_console_page(database, plan.console))
     elapsed = perf_counter() - started
     parts = [machine(versions, load)]
     if results:
@@ -411,6 +441,13 @@ async def run(plan: Plan) -> str:
         )
         parts.append(cpu_table(deliveries, "in flight", "bench process"))
         parts.append(latency_table(latencies))
+    if console:
+        parts.append(
+            f"console: {plan.console.requests} GETs per page variant per organization in "
+            f"{plan.console.rounds} round(s), one at a time, signed in; the small "
+            "organization's page is the reference"
+        )
+        parts.append(latency_table(console))
     parts.append(f"total run time {elapsed:.0f} s")
     return "\n\n".join(parts)
 

@@ -40,6 +40,18 @@ _APPEND = RowInsert(
 )
 
 
+ABOUT = (
+    select(events.c.position, events.c.created_at, events.c.body, events.c.organization_uid)
+    .where(events.c.subject_uid == bindparam("subject_uid"), events.c.position.is_not(None))
+    .order_by(events.c.position.desc())
+    .limit(bindparam("limit"))
+)
+"""One recipe's or device's positioned events, newest first, through
+`ix_events_subject_uid_position` alone: with the organization in the condition too, a planner
+without statistics may walk the organization's events instead. The tenant check is made on
+the rows."""
+
+
 class EventLog:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -108,6 +120,18 @@ class EventLog:
             query = query.where(events.c.type.in_(types))
         rows = await self._conn.execute(query.order_by(events.c.position).limit(limit))
         return [(int(row.position), bytes(row.body)) for row in rows]
+
+    async def about(
+        self, organization_uid: str, subject_uid: str, limit: int
+    ) -> list[tuple[int, datetime, bytes]]:
+        """The feed's events about one recipe or device, newest first: (position, commit
+        time, envelope bytes). Read through the index of positioned events by subject."""
+        rows = await self._conn.execute(ABOUT, {"subject_uid": subject_uid, "limit": limit})
+        return [
+            (int(row.position), row.created_at, bytes(row.body))
+            for row in rows
+            if row.organization_uid == organization_uid
+        ]
 
     async def read_all(self, after: int, limit: int) -> list[Outbound]:
         """Every organization's events after position `after`, in feed order."""

@@ -22,6 +22,7 @@ from provisio.domain.errors import Conflict, FieldProblem, NotFound
 from provisio.domain.recipe import Recipe, RecipeSpec
 from provisio.domain.status import RecipeStatus
 from provisio.store.backend import Connection
+from provisio.store.recipe_counts import RecipeCounts
 from provisio.store.row_insert import RowInsert, placeholders
 from provisio.store.tables import (
     CANDIDATE,
@@ -44,6 +45,57 @@ class RecipeFilter:
     brand_key: str | None = None
     serial_key: str | None = None
     mac_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a newest-first page starts: at the newest recipe, just before the row id
+    `older_than`, or just after the row id `newer_than`."""
+
+    older_than: int | None = None
+    newer_than: int | None = None
+
+
+@dataclass(frozen=True)
+class RecipePage:
+    """Recipes (row id, recipe), newest first, and the cursors of the pages around them."""
+
+    rows: list[tuple[int, Recipe]]
+    newer: int | None = None
+    """`Window(newer_than=...)` of the page before this one; None on the newest page."""
+    older: int | None = None
+    """`Window(older_than=...)` of the page after this one; None on the last page."""
+
+
+def newest_query(
+    organization_uid: str, where: RecipeFilter, window: Window, limit: int
+) -> Select[Any]:
+    """`limit` recipes of the organization from the window's cursor: older ones newest first,
+    or (`newer_than`) newer ones oldest first. Each shape walks one index from its cursor —
+    by organization and id, by organization, status and id — or, searched by identifier,
+    reads the few rows of the identifier indexes; none reads the organization's recipes."""
+    conditions = [recipes.c.organization_uid == organization_uid]
+    if where.status is not None:
+        conditions.append(recipes.c.status == where.status.value)
+    identifiers = [
+        column == value
+        for column, value in (
+            (recipes.c.serial_key, where.serial_key),
+            (recipes.c.mac_address, where.mac_address),
+        )
+        if value is not None
+    ]
+    query = select(recipes)
+    if identifiers:  # one lookup per identifier (SQLite would walk the organization for an OR)
+        found = union_all(*(select(recipes.c.id).where(*conditions, key) for key in identifiers))
+        query = query.where(recipes.c.id.in_(found))
+    else:
+        query = query.where(*conditions)
+    if window.newer_than is not None:
+        return query.where(recipes.c.id > window.newer_than).order_by(recipes.c.id).limit(limit)
+    if window.older_than is not None:
+        query = query.where(recipes.c.id < window.older_than)
+    return query.order_by(recipes.c.id.desc()).limit(limit)
 
 
 def _to_row(recipe: Recipe) -> dict[str, Any]:
@@ -142,12 +194,16 @@ ClaimRow = tuple[str, str, str, str]
 
 
 class RecipeRepository:
-    """Loads and stores recipes inside one transaction; remembers those it touched."""
+    """Loads and stores recipes inside one transaction; remembers those it touched, and notes
+    in `counts` every recipe that joins or leaves a status."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, counts: RecipeCounts) -> None:
         self._conn = conn
+        self._counts = counts
         self.seen: list[Recipe] = []
         self._loaded_claims: dict[str, set[Claim]] = {}
+        self._stored_status: dict[str, RecipeStatus] = {}
+        """The status each recipe loaded or stored by this transaction has in its row."""
         self._planning_each_time = False
 
     async def get(
@@ -192,6 +248,7 @@ class RecipeRepository:
         recipe = _from_row(row)
         self.seen.append(recipe)
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
+        self._stored_status[recipe.uid] = recipe.status
         return recipe
 
     async def find(
@@ -215,6 +272,30 @@ class RecipeRepository:
                 query = query.where(column == value)
         rows = await self._conn.execute(query.order_by(recipes.c.id).limit(limit))
         return [(row.id, _from_row(row)) for row in rows]
+
+    async def newest(
+        self,
+        organization_uid: str,
+        where: RecipeFilter,
+        window: Window,
+        limit: int,
+    ) -> "RecipePage":
+        """One page of the organization's recipes, newest first, by row id (keyset paging):
+        the newest ones, or those just older than `window.older_than`, or those just newer
+        than `window.newer_than` (the newest page once fewer than `limit` are newer)."""
+        query = newest_query(organization_uid, where, window, limit + 1)
+        rows = list(await self._conn.execute(query))
+        if window.newer_than is not None:
+            if len(rows) <= limit:  # no page newer than this one: the newest page
+                return await self.newest(organization_uid, where, Window(), limit)
+            page = [(row.id, _from_row(row)) for row in reversed(rows[:limit])]
+            return RecipePage(page, newer=page[0][0], older=page[-1][0])
+        page = [(row.id, _from_row(row)) for row in rows[:limit]]
+        return RecipePage(
+            page,
+            newer=page[0][0] if page and window.older_than is not None else None,
+            older=page[-1][0] if len(rows) > limit else None,
+        )
 
     async def add(self, recipe: Recipe) -> None:
         refused = await self.add_many([recipe])
@@ -240,6 +321,9 @@ class RecipeRepository:
         if accepted:
             await self._write(_INSERT.run(self._conn, map(_to_row, accepted)))
             self.seen.extend(accepted)
+            for recipe in accepted:
+                self._counts.change(recipe.organization_uid, recipe.status, 1)
+                self._stored_status[recipe.uid] = recipe.status
         return refused
 
     async def _plan_for_actual_sizes(self) -> None:
@@ -265,9 +349,22 @@ class RecipeRepository:
             self._conn.execute(_UPDATE, {**_to_row(recipe), "stored_uid": recipe.uid})
         )
         self._loaded_claims[recipe.uid] = set(_claims(recipe))
+        self._restatus(recipe, recipe.status)
 
     async def remove(self, recipe: Recipe) -> None:
         await self._conn.execute(_DELETE, {"uid": recipe.uid})
+        self._restatus(recipe, None)
+
+    def _restatus(self, recipe: Recipe, status: RecipeStatus | None) -> None:
+        """The recipe's row now has `status` (None: it is gone). Only a recipe this
+        transaction loaded (or added) is saved or removed, so its stored status is known."""
+        stored = self._stored_status.pop(recipe.uid)
+        if status is not None:
+            self._stored_status[recipe.uid] = status
+        if status is not stored:
+            self._counts.change(recipe.organization_uid, stored, -1)
+            if status is not None:
+                self._counts.change(recipe.organization_uid, status, 1)
 
     async def _write(self, writing: Awaitable[object]) -> None:
         try:

@@ -140,6 +140,19 @@ recipes = Table(
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_recipes_organization_uid_id", "organization_uid", "id"),
+    Index("ix_recipes_organization_uid_status_id", "organization_uid", "status", "id"),
+    _partial(
+        "ix_recipes_organization_uid_serial_key",
+        "organization_uid",
+        "serial_key",
+        where="serial_key IS NOT NULL",
+    ),
+    _partial(
+        "ix_recipes_organization_uid_mac_address",
+        "organization_uid",
+        "mac_address",
+        where="mac_address IS NOT NULL",
+    ),
     _partial(
         "uq_recipes_live_serial",
         "organization_uid",
@@ -177,6 +190,22 @@ def match_key(identifier: str, brand_key: str) -> str:
     return identifier + brand_key
 
 
+recipe_counts = Table(
+    "recipe_counts",
+    metadata,
+    _uid("organization_uid", primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("stripe", Integer, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+"""How many recipes each organization has in each status: the sum of its stripes' counts.
+
+Kept by every transaction that adds, removes or re-statuses recipes (one upsert before it
+commits), so the console counts an organization's recipes without reading them. Concurrent
+PostgreSQL writers in one organization each add to a stripe of their own choosing, so they
+seldom wait for one another's row lock; a stripe alone may be negative, the sum never is."""
+
+
 events = Table(
     "events",
     metadata,
@@ -189,6 +218,12 @@ events = Table(
     Column("position", BigInteger, unique=True),
     _created(),
     Index("ix_events_organization_uid_position", "organization_uid", "position"),
+    _partial(
+        "ix_events_subject_uid_position",
+        "subject_uid",
+        "position",
+        where="position IS NOT NULL",
+    ),
     _partial(
         "ix_events_unpositioned",
         "id",

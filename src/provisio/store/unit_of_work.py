@@ -16,6 +16,7 @@ from provisio.store.devices import DeviceRepository
 from provisio.store.events import EventLog
 from provisio.store.exporters import ExporterRepository
 from provisio.store.publish_cursors import PublishCursors
+from provisio.store.recipe_counts import RecipeCounts
 from provisio.store.recipes import RecipeRepository
 from provisio.store.registries import Registries
 from provisio.store.signal import Signal, Wake
@@ -28,7 +29,8 @@ class UnitOfWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.recipes = RecipeRepository(conn)
+        self.recipe_counts = RecipeCounts(conn)
+        self.recipes = RecipeRepository(conn, self.recipe_counts)
         self.tenancy = TenancyRepository(conn)
         self.events = EventLog(conn)
         self.exporters = ExporterRepository(conn)
@@ -96,6 +98,7 @@ class Store:
                 await uow.collect_events()
                 if uow.wakes:
                     await self.backend.notify(conn, uow.wakes)
+                await uow.recipe_counts.flush()  # last: its row locks are held only to commit
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
                 raise Contended("a concurrent change got in the way; try again") from error
