@@ -14,7 +14,7 @@ from provisio.api.bulk_input import CSV_COLUMNS
 from provisio.domain.events import RECIPE_CREATED
 from provisio.domain.identifiers import MAC_HINT
 from provisio.service.bulk_import import MAX_LISTED_ROWS
-from tests.api.helpers import POLICIES, TAGS, create, entry
+from tests.api.helpers import POLICIES, TAGS, account_headers, create, entry
 from tests.conftest import Tenant, make_tenant
 from tests.console.devices_support import (
     csrf_of,
@@ -349,3 +349,27 @@ def test_a_created_notice_names_only_the_organizations_own_recipe(
         assert "Recipe saved" not in answer.text
         assert "SN-F" not in answer.text
     csrf_of(answer.text)
+
+
+def test_an_account_token_registers_into_the_organization_it_chose(
+    client: TestClient, tenant: Tenant
+) -> None:
+    headers = account_headers(client, tenant)
+    second = client.post("/v1/organization", json={"name": "Warehouse"}, headers=headers)
+    assert second.status_code == 201, second.text
+    account = Tenant(tenant.company_uid, second.json()["uid"], tenant.account_id, headers["X-Auth"])
+    csrf = sign_in(client, account)
+    chosen = client.post(
+        "/console/organization",
+        data={"csrf_token": csrf, "organizationUid": account.organization_uid},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert _save(client, csrf, brand="lg", serialNumber="SN-1")[0] == 303
+    status, _ = _upload(client, csrf, _csv("brand,serialNumber", "lg,SN-2"))
+    assert status == 200
+    assert recipes_of(client, tenant) == []
+    assert sorted(recipe["serialNumber"] for recipe in recipes_of(client, account)) == [
+        "SN-1",
+        "SN-2",
+    ]
