@@ -35,3 +35,12 @@ def test_configuration_adds_and_overrides_brands() -> None:
     with pytest.raises(InvalidInput):
         rules.check("acme", "SN-1", None)
     rules.check("samsung", None, "AA:BB:CC:DD:EE:FF")
+
+
+def test_the_table_lists_its_brands_and_what_each_needs() -> None:
+    rules = BrandRules({"Acme": Requirement.MAC_ADDRESS})
+    assert rules.brands == sorted(rules.brands)
+    assert {"acme", "samsung", "raspberrypi"} <= set(rules.brands)
+    assert rules.requirement(" Samsung ") is Requirement.SERIAL_NUMBER
+    assert rules.requirement("ACME") is Requirement.MAC_ADDRESS
+    assert rules.requirement("nobody-knows") is None

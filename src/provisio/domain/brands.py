@@ -33,9 +33,19 @@ class BrandRules:
             brand_key(k): v for k, v in {**DEFAULT_BRAND_RULES, **(overrides or {})}.items()
         }
 
+    @property
+    def brands(self) -> list[str]:
+        """The brands the table knows, in alphabetical order."""
+        return sorted(self._rules)
+
+    def requirement(self, brand: str) -> Requirement | None:
+        """The identifier `brand` needs; None for a brand the table does not know (it needs at
+        least one of the two)."""
+        return self._rules.get(brand_key(brand))
+
     def check(self, brand: str, serial_number: str | None, mac_address: str | None) -> None:
         """Raise InvalidInput naming the missing identifier field."""
-        need = self._rules.get(brand_key(brand))
+        need = self.requirement(brand)
         if need is Requirement.SERIAL_NUMBER and serial_number is None:
             raise InvalidInput.of("serialNumber", f"is required for brand {brand!r}")
         if need is Requirement.MAC_ADDRESS and mac_address is None:

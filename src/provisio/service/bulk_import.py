@@ -58,6 +58,15 @@ class Refusals:
         return [problem for row in sorted(self._kept) for problem in self._kept[row]]
 
 
+class ImportRefused(InvalidInput):
+    """An atomic import with bad rows: nothing was stored. `details` lists the problems of the
+    first `MAX_LISTED_ROWS` refused rows; `failed_count` counts them all."""
+
+    def __init__(self, failed: list[FieldProblem], failed_count: int) -> None:
+        super().__init__(_refused_message(failed_count), failed)
+        self.failed_count = failed_count
+
+
 @dataclass
 class BulkResult:
     uids: list[str] = field(default_factory=list)
@@ -96,7 +105,7 @@ async def bulk_create(
                 await uow.collect_events()
             result.failed, result.failed_count = refusals.listed, refusals.count
             if atomic and refusals.count:
-                raise InvalidInput(_refused_message(refusals.count), result.failed)
+                raise ImportRefused(result.failed, refusals.count)
     return result
 
 
