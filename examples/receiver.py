@@ -14,7 +14,7 @@ import os
 
 from aiohttp import web
 
-from provisio.sdk import Deduplicator, WebhookVerificationError, verify_webhook
+from provisio.sdk import Deduplicator, WebhookTestEvent, WebhookVerificationError, verify_webhook
 
 
 def make_app(secret: str, url: str, fail_first: int = 0) -> web.Application:
@@ -26,6 +26,9 @@ def make_app(secret: str, url: str, fail_first: int = 0) -> web.Application:
         body = await request.read()
         try:
             event = verify_webhook(secret, url, dict(request.headers), body)
+        except WebhookTestEvent as test:  # "Send test event" in provisio's console
+            print(f"test event {test.event_id}: signatures verified")
+            return web.Response(status=200, text="test event received")
         except WebhookVerificationError as error:
             print(f"refused: {error}")
             return web.Response(status=401, text=str(error))

@@ -48,3 +48,15 @@ async def test_the_receiver_verifies_fails_on_request_then_accepts(server: TestS
             assert response.status == 204
         async with session.post(url, data=BODY + b" ", headers=good) as response:
             assert response.status == 401
+
+
+async def test_the_receiver_answers_a_test_event_without_handling_it(server: TestServer) -> None:
+    url = str(server.make_url("/hook"))
+    body = b'{"id":"' + EVENT_ID.encode() + b'","kind":"test","type":"EventStream.Ping",'
+    body += b'"payload":{"type":"EventStream.Ping"}}'
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=body, headers=_signed(CONFIGURED_URL, body)) as answer:
+            assert answer.status == 200  # and not the 503 it fails its first delivery with
+            assert await answer.text() == "test event received"
+        async with session.post(url, data=body, headers=_signed(url, body)) as answer:
+            assert answer.status == 401

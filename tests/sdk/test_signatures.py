@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 from provisio.sdk import (
     Deduplicator,
+    WebhookTestEvent,
     WebhookVerificationError,
     sign_sos,
     sign_standard,
@@ -109,6 +110,19 @@ def test_a_signed_body_that_is_not_an_event_is_refused() -> None:
     body = b'{"hello": "world"}'
     with pytest.raises(WebhookVerificationError, match="not a provisio event"):
         verify_webhook(SECRET, URL, _headers(body=body), body, now=TIMESTAMP)
+
+
+def test_a_signed_test_event_is_told_apart_from_a_forgery() -> None:
+    body = b'{"id":"' + EVENT_ID.encode() + b'","kind":"test","type":"EventStream.Ping",'
+    body += b'"payload":{"type":"EventStream.Ping"}}'
+    with pytest.raises(WebhookTestEvent) as raised:
+        verify_webhook(SECRET, URL, _headers(body=body), body, now=TIMESTAMP)
+    assert raised.value.event_id == EVENT_ID
+    assert isinstance(raised.value, WebhookVerificationError)  # old receivers refuse it
+    forged = body.replace(b"Ping", b"Pong")
+    with pytest.raises(WebhookVerificationError) as refused:
+        verify_webhook(SECRET, URL, _headers(body=body), forged, now=TIMESTAMP)
+    assert not isinstance(refused.value, WebhookTestEvent)
 
 
 def test_the_deduplicator_drops_repeats_and_forgets_the_least_recent() -> None:

@@ -20,7 +20,7 @@ from provisio.api.schemas import (
     Timestamp,
 )
 from provisio.domain.events import EVENT_TYPES
-from provisio.domain.exporter import MAX_URL, MIN_SECRET, Exporter
+from provisio.domain.exporter import MAX_URL, MIN_SECRET, Exporter, ExporterSpec
 from provisio.store.deliveries import Observability
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
@@ -53,6 +53,16 @@ class ExporterCreate(RequestBody):
     enabled: OmittableBool = None
     config: ConfigIn
     organization_uid: OmittableUid = None
+
+    def spec(self) -> ExporterSpec:
+        return ExporterSpec(
+            name=self.name,
+            description=self.description,
+            subscribed_event_types=tuple(self.subscribed_event_types),
+            enabled=bool(self.enabled),
+            url=self.config.url,
+            secret=self.config.auth.signing.secret,
+        )
 
 
 def _null_only_where_allowed(schema: dict[str, Any], model: type[Any]) -> None:

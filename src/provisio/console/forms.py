@@ -54,11 +54,20 @@ def field_errors(error: DomainError, fields: set[str] | frozenset[str]) -> Field
     messages: FieldErrors = defaultdict(list)
     problems = error.details or [FieldProblem("", error.message)]
     for problem in problems:
-        name = problem.field.split(".")[0]
-        messages[name if name in fields else ""].append(
-            problem.message if name in fields else _whole(problem)
-        )
+        name = _form_field(problem.field, fields)
+        messages[name or ""].append(problem.message if name else _whole(problem))
     return dict(messages)
+
+
+def _form_field(field: str, fields: set[str] | frozenset[str]) -> str | None:
+    """The form field a problem's `field` belongs to: the longest dotted prefix the form has
+    (`tagUids.0` → `tagUids`; `config.url` → `config.url` for a form with a nested field)."""
+    parts = field.split(".")
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        if name in fields:
+            return name
+    return None
 
 
 def _whole(problem: FieldProblem) -> str:

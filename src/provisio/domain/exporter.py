@@ -1,10 +1,12 @@
 """Event-stream exporters: where an organization's events are delivered as signed webhooks."""
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from provisio.domain.aggregate import Actor
 from provisio.domain.errors import FieldProblem, InvalidInput
 from provisio.domain.events import EVENT_TYPES
 
@@ -66,3 +68,28 @@ class Exporter:
         self.spec = spec
         self.updated_at = now
         return True
+
+
+PING_KIND = "test"
+PING_TYPE = "EventStream.Ping"
+
+
+def ping_envelope(event_id: str, exporter_uid: str, actor: Actor) -> bytes:
+    """The body of a test event ("Send test event"), in the envelope's four fields so that a
+    receiver parses and verifies it as it does a real one, yet marked as no domain event:
+    `kind` is "test" and `type` one no exporter can subscribe to (Svix's `svix.ping` is the
+    model). The payload names the exporter, its owner and who sent it::
+
+        {"id": <uuid7>, "kind": "test", "type": "EventStream.Ping",
+         "payload": {"type": "EventStream.Ping", "exporterUid": ...,
+                     "owner": {...}, "originator": {"accountId": ..., ...}}}
+    """
+    payload: dict[str, Any] = {
+        "type": PING_TYPE,
+        "exporterUid": exporter_uid,
+        "owner": actor.owner.model_dump(by_alias=True, exclude_none=True),
+    }
+    if actor.originator is not None:
+        payload["originator"] = actor.originator.model_dump(by_alias=True, exclude_none=True)
+    envelope = {"id": event_id, "kind": PING_KIND, "type": PING_TYPE, "payload": payload}
+    return json.dumps(envelope, separators=(",", ":")).encode()

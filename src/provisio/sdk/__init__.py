@@ -13,6 +13,7 @@ from provisio.domain.events import Event, parse_event
 from provisio.sdk.dedup import Deduplicator
 from provisio.sdk.signatures import (
     DEFAULT_TOLERANCE,
+    WebhookTestEvent,
     WebhookVerificationError,
     sign_sos,
     sign_standard,
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "Deduplicator",
     "Event",
+    "WebhookTestEvent",
     "WebhookVerificationError",
     "parse_event",
     "sign_sos",

@@ -9,6 +9,7 @@
 import base64
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook
 
 from provisio.domain.events import Event, parse_event
+from provisio.domain.exporter import PING_KIND
 
 DEFAULT_TOLERANCE = 300
 """Seconds a signed timestamp may differ from the receiver's clock."""
@@ -23,6 +25,16 @@ DEFAULT_TOLERANCE = 300
 
 class WebhookVerificationError(Exception):
     """The request was not signed by the holder of the secret (or is too old or too new)."""
+
+
+class WebhookTestEvent(WebhookVerificationError):
+    """A correctly signed test event (the console's "Send test event"): no domain event to
+    handle. Catch it before WebhookVerificationError and answer 2xx to show the endpoint
+    works; a receiver that does not tells the console why it refused it."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"test event {event_id}: the signatures verify; nothing to handle")
+        self.event_id = event_id
 
 
 def sign_sos(secret: str, url: str, timestamp: int, body: bytes) -> str:
@@ -125,7 +137,22 @@ def verify_webhook(
     try:
         event = parse_event(body)
     except ValueError as error:
+        test_event = _test_event_id(body)
+        if test_event is not None:
+            raise WebhookTestEvent(test_event) from None
         raise WebhookVerificationError(f"signed body is not a provisio event: {error}") from error
     if _lower(headers).get("webhook-id") != event.id:
         raise WebhookVerificationError("webhook-id differs from the event id")
     return event
+
+
+def _test_event_id(body: bytes) -> str | None:
+    """The id of a test envelope (`kind` "test", see `ping_envelope`), else None."""
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict) or envelope.get("kind") != PING_KIND:
+        return None
+    event_id = envelope.get("id")
+    return event_id if isinstance(event_id, str) else None

@@ -1,33 +1,42 @@
 """Exporter use cases: an organization's webhook endpoints, checked against the URL policy."""
 
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from provisio.domain.errors import FieldProblem, InvalidInput
-from provisio.domain.exporter import Exporter, ExporterSpec, check_event_types
-from provisio.domain.ids import new_uid
+from provisio.domain.exporter import Exporter, ExporterSpec, check_event_types, ping_envelope
+from provisio.domain.ids import new_event_id, new_uid
+from provisio.sdk.signatures import webhook_headers
 from provisio.service.tenancy import Principal, scope, target_organization
 from provisio.store.deliveries import (
     DeliveryReader,
     DeliveryView,
     Observability,
+    Outcome,
     replay_by_ids,
     replay_failed,
     replay_since,
 )
 from provisio.store.signal import Wake
 from provisio.store.unit_of_work import Store
+from provisio.webhooks.sending import send_once
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 
 
-async def _check(spec: ExporterSpec, policy: UrlPolicy) -> ExporterSpec:
-    """Event types known, URL safe to call (resolved now; checked again at connect time)."""
-    types = check_event_types(spec.subscribed_event_types)
+async def check_url(url: str, policy: UrlPolicy) -> None:
+    """The URL is safe to call: resolved now (and checked again at connect time)."""
     try:
-        await policy.resolve(spec.url)
+        await policy.resolve(url)
     except UnsafeWebhookUrl as error:
         raise InvalidInput.of("config.url", str(error)) from None
+
+
+async def _check(spec: ExporterSpec, policy: UrlPolicy) -> ExporterSpec:
+    """Event types known, URL safe to call."""
+    types = check_event_types(spec.subscribed_event_types)
+    await check_url(spec.url, policy)
     return replace(spec, subscribed_event_types=types)
 
 
@@ -91,11 +100,21 @@ async def observe(store: Store, chosen: list[Exporter]) -> dict[str, Observabili
 
 
 async def list_deliveries(
-    store: Store, principal: Principal, uid: str, status: str | None, after: int, limit: int
+    store: Store,
+    principal: Principal,
+    uid: str,
+    status: str | None,
+    after: int,
+    limit: int,
+    *,
+    newest_first: bool = False,
 ) -> list[DeliveryView]:
+    """Oldest first after the cursor `after`; `newest_first`: newest first below it (0: from
+    the newest)."""
     async with store.reader() as uow:
         await uow.exporters.get(uid, await scope(uow, principal, None))
-        return await DeliveryReader(uow.conn).page(uid, status, after, limit)
+        reader = DeliveryReader(uow.conn)
+        return await reader.page(uid, status, after, limit, newest_first=newest_first)
 
 
 MAX_REPLAY = 10_000
@@ -135,3 +154,36 @@ async def replay(
         queued = await repository.replay(uid, chosen, datetime.now(UTC))
         uow.wakes.add(Wake.DELIVERIES_QUEUED)
     return queued
+
+
+@dataclass(frozen=True)
+class SentTestEvent:
+    """What "Send test event" did: the test envelope's id and the receiver's answer."""
+
+    event_id: str
+    url: str
+    outcome: Outcome
+
+
+async def send_test_event(
+    store: Store, principal: Principal, uid: str, policy: UrlPolicy, seconds: float
+) -> SentTestEvent:
+    """POST a signed test envelope (`ping_envelope`) to the exporter's URL now, enabled or
+    not, as the dispatcher sends a delivery (same headers, URL policy, client and timeout of
+    `seconds`), and answer what the receiver said. It is no event of the feed, is stored
+    nowhere, and takes no place in the exporter's sequence (`X-SOS-Sequence-Number: 0`)."""
+    exporter = await get_exporter(store, principal, uid)
+    spec = exporter.spec
+    event_id = new_event_id()
+    body = ping_envelope(event_id, exporter.uid, principal.actor(exporter.organization_uid))
+    headers = webhook_headers(
+        spec.secret,
+        spec.url,
+        event_id,
+        int(time.time()),
+        body,
+        sequence_number=0,
+        exporter_uid=exporter.uid,
+    )
+    outcome = await send_once(policy, seconds, spec.url, body, headers)
+    return SentTestEvent(event_id, spec.url, outcome)

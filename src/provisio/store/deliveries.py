@@ -455,8 +455,16 @@ class DeliveryReader:
         )
 
     async def page(
-        self, exporter_uid: str, status: str | None, after: int, limit: int
+        self,
+        exporter_uid: str,
+        status: str | None,
+        after: int,
+        limit: int,
+        *,
+        newest_first: bool = False,
     ) -> list[DeliveryView]:
+        """Oldest first after the cursor `after` (a delivery id); `newest_first`: newest first
+        below it, 0 meaning from the newest."""
         d = deliveries.c
         query = (
             select(
@@ -470,10 +478,15 @@ class DeliveryReader:
                 d.delivered_at,
             )
             .join(events, events.c.id == d.event_row_id)
-            .where(d.exporter_uid == exporter_uid, d.id > after)
-            .order_by(d.id)
+            .where(d.exporter_uid == exporter_uid)
             .limit(limit)
         )
+        if newest_first:
+            query = query.order_by(d.id.desc())
+            if after:
+                query = query.where(d.id < after)
+        else:
+            query = query.where(d.id > after).order_by(d.id)
         if status is not None:
             query = query.where(d.status == status)
         rows = list(await self._conn.execute(query))

@@ -8,10 +8,7 @@ previous one is finished (see DeliveryRepository.claim).
 import asyncio
 import collections
 import contextlib
-import errno
 import functools
-import ipaddress
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -19,8 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import structlog
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 
 from provisio.domain.ids import new_uid
 from provisio.sdk.signatures import webhook_headers
@@ -28,7 +23,15 @@ from provisio.settings import Settings
 from provisio.store.deliveries import Claimed, Outcome, Result
 from provisio.store.signal import wait_any
 from provisio.store.unit_of_work import Store, UnitOfWork
-from provisio.webhooks.schedule import RetrySchedule, parse_retry_after
+from provisio.webhooks.schedule import RetrySchedule
+from provisio.webhooks.sending import (
+    PER_HOST,
+    check_literal_address,
+    client_session,
+    internal_error,
+    post,
+    refused,
+)
 from provisio.webhooks.url_policy import UnsafeWebhookUrl, UrlPolicy
 
 log = structlog.get_logger(__name__)
@@ -36,31 +39,6 @@ log = structlog.get_logger(__name__)
 GONE_REASON = "the endpoint answered 410 Gone"
 FAILING_LIMIT = timedelta(days=5)
 FAILING_REASON = "every delivery attempt failed for 5 days"
-PER_HOST = 20
-"""Requests in flight to one host and port at a time."""
-
-
-class PolicyResolver(AbstractResolver):
-    """DNS at connect time, refusing any address the URL policy forbids (DNS rebinding)."""
-
-    def __init__(self, policy: UrlPolicy) -> None:
-        self._policy = policy
-        self._resolver = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._resolver.resolve(host, port, family)
-        for result in results:
-            try:
-                self._policy.check_address(ipaddress.ip_address(result["host"]))
-            except UnsafeWebhookUrl as error:
-                # errno + strerror: aiohttp's ClientConnectorDNSError shows only the strerror.
-                raise OSError(errno.EACCES, f"refused: {error}") from None
-        return results
-
-    async def close(self) -> None:
-        await self._resolver.close()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -69,18 +47,6 @@ def checked_destination(policy: UrlPolicy, url: str) -> tuple[str, int]:
     (host in lower case, port) its deliveries queue in."""
     host, port = check_literal_address(policy, url)
     return host.lower(), port
-
-
-def check_literal_address(policy: UrlPolicy, url: str) -> tuple[str, int]:
-    """The URL's form, and its host when that is an IP address: aiohttp connects to an address
-    literal without asking the resolver, so PolicyResolver never sees it. Returns host, port."""
-    host, port = policy.check_url(url)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host, port  # a name: PolicyResolver checks every address it resolves to
-    policy.check_address(address)
-    return host, port
 
 
 Lane = tuple[str, int]
@@ -185,14 +151,7 @@ class Dispatcher:
         """Until `stop` is set. Claims happen between transactions; deliveries still in flight
         are then cancelled, and their leases let another dispatcher take them over."""
         stop = stop or asyncio.Event()
-        connector = aiohttp.TCPConnector(
-            limit=self._concurrency,
-            limit_per_host=PER_HOST,
-            resolver=PolicyResolver(self._policy),
-        )
-        async with aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout)
-        ) as session:
+        async with client_session(self._policy, self._timeout, limit=self._concurrency) as session:
             self._lanes = HostLanes(
                 PER_HOST, lambda claimed, ends: self._deliver(session, claimed, ends)
             )
@@ -268,10 +227,7 @@ class Dispatcher:
             try:
                 lane = checked_destination(self._policy, item.url)
             except UnsafeWebhookUrl as failure:
-                refused = Outcome(
-                    datetime.now(UTC), 0, error=f"{type(failure).__name__}: {failure}"
-                )
-                self._answer(item, refused, None)
+                self._answer(item, refused(failure), None)
                 continue
             self._lanes.put(lane, item, lease_ends)
 
@@ -345,69 +301,8 @@ class Dispatcher:
     async def _post(
         self, session: aiohttp.ClientSession, claimed: Claimed
     ) -> tuple[Outcome, float | None]:
-        started = datetime.now(UTC)
-        clock = time.perf_counter()
         headers = signed_headers(claimed, int(time.time()))
-        status: int | None = None
-        error: str | None = None
-        retry_after: float | None = None
-        response_text: str | None = None
-        try:
-            async with session.post(
-                claimed.url, data=claimed.body, headers=headers, allow_redirects=False
-            ) as response:
-                status = response.status
-                if status in (429, 503):
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                response_text = await read_start(response)
-        except TimeoutError:
-            error = f"no answer within {self._timeout:g} s"
-        except (aiohttp.ClientError, OSError) as failure:
-            error = f"{type(failure).__name__}: {failure}"
-        duration = int((time.perf_counter() - clock) * 1000)
-        outcome = Outcome(
-            started, duration, status, storable(error), storable(response_text, KEPT_BYTES)
-        )
-        return outcome, retry_after
-
-
-def internal_error(doing: str, failure: Exception) -> str:
-    """An attempt's error for a failure inside provisio (its type and message only: the
-    message of a library error never carries the exporter's secret, locals are not shown)."""
-    return storable(f"provisio failed {doing}: {type(failure).__name__}: {failure}") or ""
-
-
-READ_CAP = 64 * 1024
-"""The most of an answer's body that is read; the connection is dropped after that."""
-KEPT_BYTES = 1024
-"""How much of it the delivery log keeps."""
-ERROR_CHARS = 1024
-
-
-async def read_start(response: aiohttp.ClientResponse) -> str | None:
-    """Up to READ_CAP bytes of the body (an endless answer is cut off and its connection
-    closed); the first KEPT_BYTES are returned as text. A body that breaks off keeps the
-    status: the receiver answered."""
-    read = bytearray()
-    try:
-        while len(read) < READ_CAP:
-            chunk = await response.content.read(READ_CAP - len(read))
-            if not chunk:
-                break
-            read += chunk
-        else:
-            response.close()
-    except (aiohttp.ClientError, OSError, TimeoutError):
-        response.close()
-    return bytes(read[:KEPT_BYTES]).decode("utf-8", "replace") if read else None
-
-
-def storable(text: str | None, limit: int = ERROR_CHARS) -> str | None:
-    """Text any engine stores: at most `limit` characters, no NUL (PostgreSQL refuses it), no
-    lone surrogates (undecodable header bytes)."""
-    if text is None:
-        return None
-    return text[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+        return await post(session, claimed.url, claimed.body, headers)
 
 
 def dispatcher_for(store: Store, settings: Settings, owner: str | None = None) -> Dispatcher:

@@ -18,7 +18,7 @@ from provisio.api.exporter_models import (
 from provisio.api.json_limits import JsonRoute
 from provisio.api.pagination import OrganizationQuery, PagingDep
 from provisio.api.paths import UID
-from provisio.domain.exporter import Exporter, ExporterSpec
+from provisio.domain.exporter import Exporter
 from provisio.service import exporters as use_cases
 from provisio.store.unit_of_work import Store
 
@@ -39,16 +39,8 @@ async def create_exporter(
     principal: PrincipalDep,
 ) -> ExporterOut:
     """`enabled` defaults to false; the signing secret (32+ characters) is never shown again."""
-    spec = ExporterSpec(
-        name=body.name,
-        description=body.description,
-        subscribed_event_types=tuple(body.subscribed_event_types),
-        enabled=bool(body.enabled),
-        url=body.config.url,
-        secret=body.config.auth.signing.secret,
-    )
     exporter = await use_cases.create_exporter(
-        store, principal, spec, settings.url_policy, body.organization_uid
+        store, principal, body.spec(), settings.url_policy, body.organization_uid
     )
     response.headers["Location"] = f"{router.prefix}/{exporter.uid}"
     return await _out(store, exporter)
