@@ -6,12 +6,12 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 
-from provisio.console.pages import events, recipes, signing
+from provisio.console.pages import events, recipes, settings, signing
 from provisio.console.routing import ConsoleRoute
 from provisio.console.sessions import SessionDep
 from provisio.domain.errors import NotFound
 
-PAGES = (signing, recipes, events)
+PAGES = (signing, recipes, events, settings)
 
 _unknown = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
