@@ -37,6 +37,7 @@ from provisio.console.templating import render
 from provisio.domain.errors import Conflict, DomainError, FieldProblem, InvalidInput
 from provisio.domain.registry import (
     Address,
+    Changes,
     Coordinates,
     Entry,
     LocationSpec,
@@ -58,66 +59,6 @@ TAG_CHOICES = 1000
 """Tags offered by the `Parent tag` and `Tags` selects (and named in the lists), in creation
 order; an organization with more names the others by uid."""
 
-
-@dataclass(frozen=True)
-class Kind:
-    """What differs between the three sections' pages."""
-
-    kind: RegistryKind
-    slug: str
-    title: str
-    noun: str
-    fields: frozenset[str]
-    """The form's fields: the API's (camelCase, dotted when nested) names."""
-    on_delete: str
-    """What deleting one does to what refers to it, said on the confirmation page."""
-
-    @property
-    def url(self) -> str:
-        return f"{SETTINGS}/{self.slug}"
-
-    def url_of(self, uid: str, action: str = "") -> str:
-        return f"{self.url}/{uid}{'/' + action if action else ''}"
-
-
-TAGS = Kind(
-    RegistryKind.TAG,
-    "tags",
-    "Tags",
-    "tag",
-    frozenset({"name", "color", "parentTagUid"}),
-    "Recipes that list it turn Invalid when their device registers; locations lose it and "
-    "its child tags lose their parent.",
-)
-POLICIES = Kind(
-    RegistryKind.POLICY,
-    "policies",
-    "Policies",
-    "policy",
-    frozenset({"name", "note", "items"}),
-    "Recipes that name it turn Invalid when their device registers. Archiving keeps it "
-    "valid for them instead.",
-)
-LOCATIONS = Kind(
-    RegistryKind.LOCATION,
-    "locations",
-    "Locations",
-    "location",
-    frozenset(
-        {
-            "name",
-            "address",
-            "coordinates",
-            "coordinates.lat",
-            "coordinates.long",
-            "customId",
-            "description",
-            "tagUids",
-        }
-    ),
-    "Recipes that name it turn Invalid when their device registers.",
-)
-KINDS = (TAGS, POLICIES, LOCATIONS)
 
 Values = dict[str, Any]
 """What a form shows in its fields, by field name."""
@@ -251,11 +192,117 @@ def _location_values(location: Entry[LocationSpec]) -> Values:
     }
 
 
-def _form_values(form: FormData, kind: Kind) -> Values:
-    """What was typed, shown back with the messages."""
-    values: Values = {name: _raw(form, name) for name in kind.fields}
-    values["tagUids"] = texts(form, "tagUids")
-    return values
+def _tag_spec(form: FormData) -> TagSpec:
+    return validated(TagCreate, _tag_body(form, creating=True)).spec()
+
+
+def _tag_changes(form: FormData) -> Changes:
+    return validated(TagUpdate, _tag_body(form, creating=False)).changes()
+
+
+def _policy_spec(form: FormData) -> PolicySpec:
+    return validated(PolicyCreate, _policy_body(form, creating=True)).spec()
+
+
+def _policy_changes(form: FormData) -> Changes:
+    return validated(PolicyUpdate, _policy_body(form, creating=False)).changes()
+
+
+def _location_spec(form: FormData) -> LocationSpec:
+    return validated(LocationCreate, _location_body(form, creating=True)).spec()
+
+
+def _location_changes(form: FormData) -> Changes:
+    """The API's update, plus every tag at once; a location keeps a place (emptying both
+    address and coordinates is refused as the API refuses a new location without one)."""
+    body = _location_body(form, creating=False)
+    changes = validated(LocationUpdate, body).changes()
+    if "coordinates" not in body and "address" not in body:
+        required_place(None, None)
+    tags = validated(LocationTags, {"tagUids": texts(form, "tagUids")})
+    return replace(changes, tag_uids=distinct_tags(tags.tag_uids))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between the three sections' pages."""
+
+    kind: RegistryKind
+    slug: str
+    title: str
+    noun: str
+    fields: frozenset[str]
+    """The form's fields: the API's (camelCase, dotted when nested) names."""
+    on_delete: str
+    """What deleting one does to what refers to it, said on the confirmation page."""
+    spec_of: Callable[[FormData], Any]
+    """A new entry's spec (`TagSpec`, …) from the form, checked by the API's create model."""
+    changes_of: Callable[[FormData], Changes]
+    """An edit from the form, checked by the API's update model."""
+    values_of: Callable[[Entry[Any]], Values]
+    """What the edit form shows of an entry."""
+
+    @property
+    def url(self) -> str:
+        return f"{SETTINGS}/{self.slug}"
+
+    def url_of(self, uid: str, action: str = "") -> str:
+        return f"{self.url}/{uid}{'/' + action if action else ''}"
+
+    def typed(self, form: FormData) -> Values:
+        """What was typed in the form, shown back with the messages."""
+        values: Values = {name: _raw(form, name) for name in self.fields}
+        values["tagUids"] = texts(form, "tagUids")
+        return values
+
+
+TAGS = Kind(
+    RegistryKind.TAG,
+    "tags",
+    "Tags",
+    "tag",
+    frozenset({"name", "color", "parentTagUid"}),
+    "Recipes that list it turn Invalid when their device registers; locations lose it and "
+    "its child tags lose their parent.",
+    _tag_spec,
+    _tag_changes,
+    _tag_values,
+)
+POLICIES = Kind(
+    RegistryKind.POLICY,
+    "policies",
+    "Policies",
+    "policy",
+    frozenset({"name", "note", "items"}),
+    "Recipes that name it turn Invalid when their device registers. Archiving keeps it "
+    "valid for them instead.",
+    _policy_spec,
+    _policy_changes,
+    _policy_values,
+)
+LOCATIONS = Kind(
+    RegistryKind.LOCATION,
+    "locations",
+    "Locations",
+    "location",
+    frozenset(
+        {
+            "name",
+            "address",
+            "coordinates",
+            "coordinates.lat",
+            "coordinates.long",
+            "customId",
+            "description",
+            "tagUids",
+        }
+    ),
+    "Recipes that name it turn Invalid when their device registers.",
+    _location_spec,
+    _location_changes,
+    _location_values,
+)
+KINDS = (TAGS, POLICIES, LOCATIONS)
 
 
 async def _tag_names(store: Store, session: ConsoleSession) -> dict[str, str]:
@@ -321,7 +368,7 @@ async def _list_page(
         session,
         f"settings_{kind.slug}.html",
         kind,
-        kind.title,
+        f"Archived {kind.slug}" if archived else kind.title,
         entries=[entry for _, entry in shown],
         following=following,
         archived=archived,
@@ -409,29 +456,46 @@ async def _submitted(
             session,
             kind,
             entry,
-            _form_values(form, kind),
+            kind.typed(form),
             _messages(error, kind.fields),
             status_code=422 if isinstance(error, InvalidInput) else 409,
         )
     return RedirectResponse(kind.url, status_code=303)
 
 
-def _new_route(kind: Kind) -> None:
+def _routes(kind: Kind) -> None:
+    """The pages every kind has: new, edit, delete (after a confirmation)."""
+
     @router.get(f"/settings/{kind.slug}/new", name=f"new {kind.noun}")
     async def new_page(request: Request, store: StoreDep, session: SessionDep) -> Response:
         return await _form_page(request, store, session, kind, None, {})
 
+    @router.post(f"/settings/{kind.slug}", name=f"create {kind.noun}")
+    async def create(request: Request, store: StoreDep, session: CheckedSessionDep) -> Response:
+        async def save(form: FormData) -> object:
+            return await use_cases.create_entry(store, session.principal, kind.spec_of(form), None)
 
-def _edit_route(kind: Kind, values: Callable[[Entry[Any]], Values]) -> None:
+        return await _submitted(request, store, session, kind, None, save)
+
     @router.get(f"/settings/{kind.slug}{UID}", name=f"edit {kind.noun}")
     async def edit_page(
         request: Request, uid: str, store: StoreDep, session: SessionDep
     ) -> Response:
         entry = await use_cases.get_entry(store, session.principal, kind.kind, uid)
-        return await _form_page(request, store, session, kind, entry, values(entry))
+        return await _form_page(request, store, session, kind, entry, kind.values_of(entry))
 
+    @router.post(f"/settings/{kind.slug}{UID}", name=f"update {kind.noun}")
+    async def update(
+        request: Request, uid: str, store: StoreDep, session: CheckedSessionDep
+    ) -> Response:
+        entry = await use_cases.get_entry(store, session.principal, kind.kind, uid)
 
-def _delete_routes(kind: Kind) -> None:
+        async def save(form: FormData) -> object:
+            changes = kind.changes_of(form)
+            return await use_cases.update_entry(store, session.principal, kind.kind, uid, changes)
+
+        return await _submitted(request, store, session, kind, entry, save)
+
     @router.get(f"/settings/{kind.slug}{UID}/delete", name=f"confirm deleting {kind.noun}")
     async def confirm_page(
         request: Request, uid: str, store: StoreDep, session: SessionDep
@@ -446,58 +510,8 @@ def _delete_routes(kind: Kind) -> None:
         return RedirectResponse(kind.url, status_code=303)
 
 
-for _kind, _values in (
-    (TAGS, _tag_values),
-    (POLICIES, _policy_values),
-    (LOCATIONS, _location_values),
-):
-    _new_route(_kind)
-    _edit_route(_kind, _values)
-    _delete_routes(_kind)
-
-
-@router.post("/settings/tags")
-async def create_tag(request: Request, store: StoreDep, session: CheckedSessionDep) -> Response:
-    async def save(form: FormData) -> object:
-        body = validated(TagCreate, _tag_body(form, creating=True))
-        return await use_cases.create_entry(store, session.principal, body.spec(), None)
-
-    return await _submitted(request, store, session, TAGS, None, save)
-
-
-@router.post(f"/settings/tags{UID}")
-async def update_tag(
-    request: Request, uid: str, store: StoreDep, session: CheckedSessionDep
-) -> Response:
-    tag = await use_cases.get_entry(store, session.principal, RegistryKind.TAG, uid)
-
-    async def save(form: FormData) -> object:
-        changes = validated(TagUpdate, _tag_body(form, creating=False)).changes()
-        return await use_cases.update_entry(store, session.principal, TAGS.kind, uid, changes)
-
-    return await _submitted(request, store, session, TAGS, tag, save)
-
-
-@router.post("/settings/policies")
-async def create_policy(request: Request, store: StoreDep, session: CheckedSessionDep) -> Response:
-    async def save(form: FormData) -> object:
-        body = validated(PolicyCreate, _policy_body(form, creating=True))
-        return await use_cases.create_entry(store, session.principal, body.spec(), None)
-
-    return await _submitted(request, store, session, POLICIES, None, save)
-
-
-@router.post(f"/settings/policies{UID}")
-async def update_policy(
-    request: Request, uid: str, store: StoreDep, session: CheckedSessionDep
-) -> Response:
-    policy = await use_cases.get_entry(store, session.principal, RegistryKind.POLICY, uid)
-
-    async def save(form: FormData) -> object:
-        changes = validated(PolicyUpdate, _policy_body(form, creating=False)).changes()
-        return await use_cases.update_entry(store, session.principal, POLICIES.kind, uid, changes)
-
-    return await _submitted(request, store, session, POLICIES, policy, save)
+for _kind in KINDS:
+    _routes(_kind)
 
 
 async def _archive(store: Store, session: ConsoleSession, uid: str, archive: bool) -> Response:
@@ -513,32 +527,3 @@ async def archive_policy(uid: str, store: StoreDep, session: CheckedSessionDep) 
 @router.post(f"/settings/policies{UID}/unarchive")
 async def unarchive_policy(uid: str, store: StoreDep, session: CheckedSessionDep) -> Response:
     return await _archive(store, session, uid, False)
-
-
-@router.post("/settings/locations")
-async def create_location(
-    request: Request, store: StoreDep, session: CheckedSessionDep
-) -> Response:
-    async def save(form: FormData) -> object:
-        body = validated(LocationCreate, _location_body(form, creating=True))
-        return await use_cases.create_entry(store, session.principal, body.spec(), None)
-
-    return await _submitted(request, store, session, LOCATIONS, None, save)
-
-
-@router.post(f"/settings/locations{UID}")
-async def update_location(
-    request: Request, uid: str, store: StoreDep, session: CheckedSessionDep
-) -> Response:
-    location = await use_cases.get_entry(store, session.principal, RegistryKind.LOCATION, uid)
-
-    async def save(form: FormData) -> object:
-        body = _location_body(form, creating=False)
-        changes = validated(LocationUpdate, body).changes()
-        if "coordinates" not in body and "address" not in body:
-            required_place(None, None)  # a location keeps a place: the API's own refusal
-        tags = validated(LocationTags, {"tagUids": texts(form, "tagUids")})
-        changes = replace(changes, tag_uids=distinct_tags(tags.tag_uids))
-        return await use_cases.update_entry(store, session.principal, LOCATIONS.kind, uid, changes)
-
-    return await _submitted(request, store, session, LOCATIONS, location, save)
