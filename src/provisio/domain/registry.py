@@ -145,6 +145,8 @@ class LocationChanges(Changes):
     place: Place | Unset = UNSET
     custom_id: str | Unset | None = UNSET
     description: str | Unset | None = UNSET
+    tag_uids: tuple[str, ...] | Unset = UNSET
+    """Every tag at once (the console's form); the API changes them one by one."""
 
 
 def place_of(coordinates: Coordinates | None, address: str | None) -> Place | None:

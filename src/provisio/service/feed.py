@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Sequence
 
 from provisio.service.tenancy import Principal, scope
+from provisio.store.events import FeedEntry
 from provisio.store.signal import wait_any
 from provisio.store.unit_of_work import Store
 
@@ -38,3 +39,23 @@ async def read_feed(
         if page or remaining <= 0 or stop.is_set():
             return page
         await wait_any([ticket, stop], min(remaining, poll_interval))
+
+
+async def read_newest(
+    store: Store,
+    principal: Principal,
+    *,
+    organization_uid: str | None = None,
+    after: int = 0,
+    before: int | None = None,
+    limit: int,
+    types: Sequence[str] = (),
+) -> list[FeedEntry]:
+    """The feed backwards, as a screen pages it: the newest events between positions `after`
+    and `before` (both excluded; `before` None: up to the newest), newest first, each with its
+    time, type, subject and exact envelope bytes."""
+    async with store.reader() as uow:
+        organizations = await scope(uow, principal, organization_uid)
+        return await uow.events.read_newest(
+            organizations, after=after, before=before, limit=limit, types=types
+        )

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 
 from provisio.domain.events import Event
 from provisio.store.backend import Connection
@@ -20,6 +20,17 @@ class Positioned(NamedTuple):
     type: str
     subject_uid: str
     created_at: datetime
+
+
+class FeedEntry(NamedTuple):
+    """A positioned event as a screen shows it: where and when, what about, and its stored
+    envelope bytes (exactly what webhooks sign)."""
+
+    position: int
+    created_at: datetime
+    type: str
+    subject_uid: str
+    body: bytes
 
 
 class Outbound(NamedTuple):
@@ -50,6 +61,29 @@ ABOUT = (
 `ix_events_subject_uid_position` alone: with the organization in the condition too, a planner
 without statistics may walk the organization's events instead. The tenant check is made on
 the rows."""
+
+
+def newest_query(
+    organization_uids: Sequence[str],
+    after: int,
+    before: int | None,
+    limit: int,
+    types: Sequence[str],
+) -> Select[tuple[int, datetime, str, str, bytes]]:
+    """`EventLog.read_newest`'s statement: it walks the index on (organization, position)
+    from its top end (or from `before`) down, never further than `after`, and never sorts."""
+    query = select(
+        events.c.position,
+        events.c.created_at,
+        events.c.type,
+        events.c.subject_uid,
+        events.c.body,
+    ).where(events.c.organization_uid.in_(organization_uids), events.c.position > after)
+    if before is not None:
+        query = query.where(events.c.position < before)
+    if types:
+        query = query.where(events.c.type.in_(types))
+    return query.order_by(events.c.position.desc()).limit(limit)
 
 
 class EventLog:
@@ -131,6 +165,25 @@ class EventLog:
             (int(row.position), row.created_at, bytes(row.body))
             for row in rows
             if row.organization_uid == organization_uid
+        ]
+
+    async def read_newest(
+        self,
+        organization_uids: Sequence[str],
+        *,
+        after: int = 0,
+        before: int | None = None,
+        limit: int,
+        types: Sequence[str] = (),
+    ) -> list[FeedEntry]:
+        """The feed backwards: the newest positioned events between `after` and `before`
+        (both excluded; `before` None: up to the newest), newest first."""
+        rows = await self._conn.execute(
+            newest_query(organization_uids, after, before, limit, types)
+        )
+        return [
+            FeedEntry(int(row.position), row.created_at, row.type, row.subject_uid, bytes(row.body))
+            for row in rows
         ]
 
     async def read_all(self, after: int, limit: int) -> list[Outbound]:
