@@ -10,27 +10,6 @@ from fastapi.testclient import TestClient
 from tests.api.helpers import DEVICES, RECIPES
 from tests.conftest import DEVICE_KEY, Tenant
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token a page's forms carry."""
-    found = _CSRF.search(html)
-    assert found is not None, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, tenant: Tenant) -> str:
-    """Sign the client in to the console with the tenant's token; the session's CSRF token."""
-    form = client.get("/console/sign-in")
-    answer = client.post(
-        "/console/sign-in",
-        data={"token": tenant.token, "csrf_token": csrf_of(form.text)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    return csrf_of(client.get("/console/devices").text)
-
 
 def register_device(client: TestClient, serial: str, brand: str = "samsung") -> dict[str, Any]:
     """`POST /v1/device/register` as a device agent; the registration's answer."""

@@ -4,6 +4,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import Tenant
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -13,8 +15,10 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, token: str) -> str:
-    """Sign in with `token`; answers the session's CSRF token (for the forms that follow)."""
+def sign_in(client: TestClient, who: Tenant | str) -> str:
+    """Sign in with the tenant's token (or a token); answers the session's CSRF token, for
+    the forms that follow."""
+    token = who.token if isinstance(who, Tenant) else who
     form = client.get("/console/sign-in")
     answer = client.post(
         "/console/sign-in",

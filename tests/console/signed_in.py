@@ -9,6 +9,7 @@ import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from tests.conftest import Tenant
+from tests.console.sign_in import sign_in
 
 
 @dataclass
@@ -28,23 +29,8 @@ class SignedIn:
         return self.client.post(path, data=sent, follow_redirects=False)
 
 
-def sign_in(client: TestClient, tenant: Tenant) -> SignedIn:
-    form = client.get("/console/sign-in")
-    sign_in_token = _field(form.text, r'name="csrf_token" value="([^"]+)"')
-    answer = client.post(
-        "/console/sign-in",
-        data={"token": tenant.token, "csrf_token": sign_in_token},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    home = client.get("/console/recipes")
-    return SignedIn(client, _field(home.text, r'"X-CSRF-Token": "([^"]+)"'))
-
-
-def _field(html: str, pattern: str) -> str:
-    found = re.search(pattern, html)
-    assert found is not None, html
-    return found.group(1)
+def signed_in(client: TestClient, tenant: Tenant) -> SignedIn:
+    return SignedIn(client, sign_in(client, tenant))
 
 
 def errors_of(html: str) -> dict[str, list[str]]:

@@ -15,8 +15,8 @@ from tests.console.devices_support import (
     field_value,
     paired_device,
     register_device,
-    sign_in,
 )
+from tests.console.sign_in import sign_in
 
 PAIR = "/console/devices/pair"
 

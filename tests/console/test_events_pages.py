@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.helpers import create, feed
 from tests.conftest import Tenant, make_tenant
-from tests.console.signed_in import sign_in
+from tests.console.signed_in import signed_in
 
 PAGE = "/console/events"
 LIVE = "/console/events/live"
@@ -29,7 +29,7 @@ def test_the_feed_is_newest_first_and_pages_backwards(client: TestClient, tenant
     for n in range(55):
         create(client, tenant, serialNumber=f"SN-{n}")
     everything = [item["position"] for item in feed(client, tenant, 55)]
-    console = sign_in(client, tenant)
+    console = signed_in(client, tenant)
 
     first = console.get(PAGE)
     assert first.status_code == 200
@@ -49,7 +49,7 @@ def test_the_feed_is_newest_first_and_pages_backwards(client: TestClient, tenant
 def test_the_live_poll_answers_only_what_is_newer(client: TestClient, tenant: Tenant) -> None:
     create(client, tenant, serialNumber="SN-0")
     [top] = [item["position"] for item in feed(client, tenant, 1)]
-    console = sign_in(client, tenant)
+    console = signed_in(client, tenant)
 
     assert console.get(LIVE, after=top).status_code == 204
     create(client, tenant, serialNumber="SN-1")
@@ -77,7 +77,7 @@ def test_a_filtered_page_without_events_waits_from_the_newest(
 ) -> None:
     recipe = create(client, tenant, serialNumber="SN-0")
     [top] = [item["position"] for item in feed(client, tenant, 1)]
-    console = sign_in(client, tenant)
+    console = signed_in(client, tenant)
     page = console.get(PAGE, type=DELETED)
     assert _positions(page.text) == []
     assert f"No {DELETED} events yet." in page.text
@@ -99,13 +99,13 @@ def test_another_organizations_events_are_not_shown(client: TestClient, tenant: 
     ours = create(client, tenant, serialNumber="SN-0")
     feed(client, tenant, 1)
     feed(client, other, 1)
-    page = sign_in(client, tenant).get(PAGE)
+    page = signed_in(client, tenant).get(PAGE)
     assert ours["uid"] in page.text
     assert theirs["uid"] not in page.text
 
 
 def test_odd_queries_answer_a_page_never_a_500(client: TestClient, tenant: Tenant) -> None:
-    console = sign_in(client, tenant)
+    console = signed_in(client, tenant)
     for path, params, status in (
         (PAGE, {"type": "Device.Nope"}, 422),
         (PAGE, {"type": "\x00"}, 422),

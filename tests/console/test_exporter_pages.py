@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 
 from provisio.api.app import create_app
 from tests.conftest import Tenant, make_tenant, settings_for
+from tests.console.sign_in import sign_in
 from tests.support import fetch_rows
 
 SECRET = "console-exporter-secret-0123456789abcdef"
 URL = "http://127.0.0.1:9/hook"
 TYPES = ["Device.ProvisioningRecipeCreated"]
 API = "/v1/event-stream/exporter"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -27,20 +27,6 @@ def app_client(database_url: str) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-def sign_in(client: TestClient, tenant: Tenant) -> str:
-    """Signs the client in; answers the session's CSRF token."""
-    page = client.get("/console/sign-in")
-    token = CSRF.search(page.text)
-    assert token is not None
-    answer = client.post(
-        "/console/sign-in", data={"token": tenant.token, "csrf_token": token.group(1)}
-    )
-    assert answer.status_code == 200, answer.text
-    session = CSRF.search(client.get("/console/exporters").text)
-    assert session is not None
-    return session.group(1)
 
 
 def api_exporter(client: TestClient, tenant: Tenant, **changes: Any) -> dict[str, Any]:

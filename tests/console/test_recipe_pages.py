@@ -11,25 +11,7 @@ from fastapi.testclient import TestClient
 from provisio.domain.identifiers import MAC_HINT
 from tests.api.helpers import FEED, RECIPES, TAGS, create, entry, read, registered
 from tests.conftest import Tenant, make_tenant
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def sign_in(client: TestClient, tenant: Tenant) -> str:
-    """Sign the client in with the tenant's token; answers the session's CSRF token."""
-    page = client.get("/console/sign-in")
-    csrf = CSRF.search(page.text)
-    assert csrf is not None
-    answer = client.post(
-        "/console/sign-in",
-        data={"token": tenant.token, "csrf_token": csrf.group(1)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    recipes = client.get("/console/recipes")
-    token = CSRF.search(recipes.text)
-    assert token is not None
-    return token.group(1)
+from tests.console.sign_in import sign_in
 
 
 @pytest.fixture

@@ -17,12 +17,11 @@ from provisio.service.bulk_import import MAX_LISTED_ROWS
 from tests.api.helpers import POLICIES, TAGS, account_headers, create, entry
 from tests.conftest import Tenant, make_tenant
 from tests.console.devices_support import (
-    csrf_of,
     field_error,
     field_value,
     recipes_of,
-    sign_in,
 )
+from tests.console.sign_in import csrf_of, sign_in
 from tests.support import stored_event_bodies
 
 REGISTER = "/console/register"

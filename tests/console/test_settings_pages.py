@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 
 from tests.api.helpers import LOCATIONS, POLICIES, TAGS, entry, read
 from tests.conftest import Tenant, make_tenant
-from tests.console.signed_in import SignedIn, errors_of, sign_in
+from tests.console.signed_in import SignedIn, errors_of, signed_in
 
 SETTINGS = "/console/settings"
 
 
 @pytest.fixture
 def console(client: TestClient, tenant: Tenant) -> SignedIn:
-    return sign_in(client, tenant)
+    return signed_in(client, tenant)
 
 
 def _refused(answer: Any, status: int = 422) -> dict[str, list[str]]:
