@@ -142,11 +142,15 @@ def serving(env: Mapping[str, str], logs: Path) -> Iterator[tuple[Running, str]]
 
 
 @contextmanager
-def demo_server(database_url: str) -> Iterator[str]:
-    """`provisio serve --demo` (what `make run` starts) on a free port; yields what it printed
-    until it was ready."""
+def demo_server(database_url: str, **settings: str) -> Iterator[str]:
+    """`provisio serve --demo` (what `make run` starts) on a free port, with `settings` as
+    `PROVISIO_…` variables; yields what it printed until it was ready."""
     port = free_port()
-    env = {**os.environ, "PROVISIO_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "PROVISIO_DATABASE_URL": database_url,
+        **{f"PROVISIO_{name.upper()}": value for name, value in settings.items()},
+    }
     env.pop("PROVISIO_DEVICE_KEY", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "provisio.cli.main", "serve", "--demo", "--port", str(port)],
