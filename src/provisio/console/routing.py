@@ -1,7 +1,7 @@
 """Console routes answer every failure with a page, never with JSON or a stack trace."""
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -13,8 +13,11 @@ from starlette.exceptions import HTTPException
 from provisio.api.errors import problems_from, status_of
 from provisio.console.templating import render
 from provisio.domain.errors import DomainError, NotFound
+from provisio.domain.ids import is_uid
 
 SIGN_IN = "/console/sign-in"
+
+T = TypeVar("T")
 
 
 class SignInRequired(Exception):
@@ -74,3 +77,15 @@ class ConsoleRoute(APIRoute):
                 return response
 
         return handler
+
+
+async def noticed(lookup: Callable[[str], Awaitable[T]], uid: str | None) -> T | None:
+    """What a notice after a change names (`?created=<uid>`, `?paired=<uid>`), or None when the
+    uid is malformed, gone since, or another organization's: a notice never turns a page into
+    a "not found" one."""
+    if uid is None or not is_uid(uid):
+        return None
+    try:
+        return await lookup(uid)
+    except NotFound:
+        return None

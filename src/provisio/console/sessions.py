@@ -45,15 +45,21 @@ async def checked_session(request: Request, session: SessionDep) -> ConsoleSessi
 CheckedSessionDep = Annotated[ConsoleSession, Depends(checked_session)]
 
 
-def set_session_cookie(request: Request, response: Response, value: str) -> None:
+def set_cookie(request: Request, response: Response, name: str, value: str, path: str) -> None:
+    """A console cookie: never readable by scripts, never sent from another site, and only
+    over https when the console is served over https."""
     response.set_cookie(
-        COOKIE,
+        name,
         value,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        path="/console",
+        path=path,
     )
+
+
+def set_session_cookie(request: Request, response: Response, value: str) -> None:
+    set_cookie(request, response, COOKIE, value, "/console")
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:

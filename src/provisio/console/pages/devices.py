@@ -1,6 +1,7 @@
 """Devices: the organization's paired devices, pairing by code, a device's page, and
 deprovisioning (asked for on its own page first, so one stray click changes nothing)."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,12 +14,11 @@ from provisio.api.errors import status_of
 from provisio.api.paths import UID
 from provisio.console import forms
 from provisio.console.registry_choices import registry_choices
-from provisio.console.routing import ConsoleRoute
+from provisio.console.routing import ConsoleRoute, noticed
 from provisio.console.sessions import CheckedSessionDep, SessionDep
 from provisio.console.templating import render
 from provisio.domain.device import Device
 from provisio.domain.errors import Conflict, InvalidInput, NotFound
-from provisio.domain.ids import is_uid
 from provisio.service import devices as use_cases
 from provisio.service.console_sessions import ConsoleSession
 from provisio.store.unit_of_work import Store
@@ -75,12 +75,7 @@ async def devices_page(
 ) -> Response:
     """One page of paired devices in the order they were registered; after a pairing
     (`paired`, the device's uid) or a deprovisioning, a notice saying so."""
-    device = None
-    if paired is not None and is_uid(paired):
-        try:
-            device = await use_cases.get_device(store, session.principal, paired)
-        except NotFound:  # gone again, or not this organization's: nothing to show
-            device = None
+    device = await noticed(partial(use_cases.get_device, store, session.principal), paired)
     return await _list_page(
         request, store, session, after=after, paired=device, deprovisioned=deprovisioned
     )

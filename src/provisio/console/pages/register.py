@@ -9,6 +9,7 @@ transaction starts).
 import csv
 import io
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -22,12 +23,11 @@ from provisio.api.limits import CSV
 from provisio.api.schemas import RecipeCreate
 from provisio.console import forms
 from provisio.console.registry_choices import registry_choices
-from provisio.console.routing import ConsoleRoute
+from provisio.console.routing import ConsoleRoute, noticed
 from provisio.console.sessions import CheckedSessionDep, SessionDep
 from provisio.console.templating import render
 from provisio.domain.brands import BrandRules, Requirement
-from provisio.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from provisio.domain.ids import is_uid
+from provisio.domain.errors import Conflict, FieldProblem, InvalidInput
 from provisio.domain.recipe import Recipe
 from provisio.service import bulk_import
 from provisio.service import recipes as use_cases
@@ -144,12 +144,7 @@ async def register_page(
     created: str | None = None,
 ) -> Response:
     """The empty forms; after a recipe was saved (`created`), that recipe above them."""
-    recipe = None
-    if created is not None and is_uid(created):
-        try:
-            recipe = await use_cases.get_recipe(store, session.principal, created)
-        except NotFound:  # deleted since, or not this organization's: nothing to show
-            recipe = None
+    recipe = await noticed(partial(use_cases.get_recipe, store, session.principal), created)
     return await _page(request, store, session, settings, created=recipe)
 
 

@@ -13,6 +13,7 @@ from provisio.console.sessions import (
     COOKIE,
     CheckedSessionDep,
     clear_session_cookie,
+    set_cookie,
     set_session_cookie,
 )
 from provisio.console.templating import render
@@ -32,14 +33,7 @@ def _sign_in_page(request: Request, status_code: int = 200, message: str = "") -
     response = render(
         request, "sign_in.html", status_code=status_code, csrf_token=token, message=message
     )
-    response.set_cookie(
-        SIGN_IN_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/console/sign-in",
-    )
+    set_cookie(request, response, SIGN_IN_COOKIE, token, "/console/sign-in")
     return response
 
 
